@@ -1,0 +1,77 @@
+"""Constant-product automated market maker (Uniswap v2 style) for a token/USD pool.
+
+Reserves ``x`` (tokens) and ``y`` (USD); the fee stays in the pool, so ``x*y`` grows with volume.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def price(token_reserve, usd_reserve):
+    """Marginal price, USD per token."""
+    return np.asarray(usd_reserve) / np.asarray(token_reserve)
+
+
+def sell_tokens(token_reserve, usd_reserve, tokens_in, fee):
+    """Sell ``tokens_in`` to the pool.
+
+    Returns:
+        (usd_out, new_token_reserve, new_usd_reserve), with usd_out = y*g*dx / (x + g*dx), g = 1 - fee.
+    """
+    g = 1.0 - fee
+    usd_out = usd_reserve * g * tokens_in / (token_reserve + g * tokens_in)
+    return usd_out, token_reserve + tokens_in, usd_reserve - usd_out
+
+
+def buy_tokens(token_reserve, usd_reserve, usd_in, fee):
+    """Buy tokens with ``usd_in``. Returns (tokens_out, new_token_reserve, new_usd_reserve)."""
+    g = 1.0 - fee
+    tokens_out = token_reserve * g * usd_in / (usd_reserve + g * usd_in)
+    return tokens_out, token_reserve - tokens_out, usd_reserve + usd_in
+
+
+def signed_trade(token_reserve, usd_reserve, usd_order, fee, tokens_available):
+    """Execute a signed order: positive = buy for that many USD, negative = sell tokens worth |order|.
+
+    Sells are valued at the pre-trade marginal price and capped by ``tokens_available``.
+
+    Returns:
+        (tokens_delta_for_trader, usd_delta_for_trader, new_token_reserve, new_usd_reserve).
+    """
+    usd_order = np.asarray(usd_order, dtype=float)
+    buy_usd = np.maximum(usd_order, 0.0)
+    p = price(token_reserve, usd_reserve)
+    sell_tok = np.minimum(np.maximum(-usd_order, 0.0) / p, np.maximum(tokens_available, 0.0))
+    bought, x1, y1 = buy_tokens(token_reserve, usd_reserve, buy_usd, fee)
+    usd_out, x2, y2 = sell_tokens(x1, y1, sell_tok, fee)
+    return bought - sell_tok, usd_out - buy_usd, x2, y2
+
+
+def tokens_to_reach_price(token_reserve, usd_reserve, target_price):
+    """Fee-free trade that moves the pool to ``target_price``: positive = tokens sold into the pool."""
+    k = token_reserve * usd_reserve
+    return np.sqrt(k / target_price) - token_reserve
+
+
+def move_to_price(token_reserve, usd_reserve, target_price):
+    """Arbitrage (fee-free) the pool to ``target_price``. Returns (tokens_in, new_x, new_y).
+
+    ``tokens_in`` is what the arbitrageur sold to the pool (negative: bought from it).
+    """
+    k = token_reserve * usd_reserve
+    new_x = np.sqrt(k / target_price)
+    return new_x - token_reserve, new_x, k / new_x
+
+
+def remove_liquidity(token_reserve, usd_reserve, fraction):
+    """Withdraw ``fraction`` of both reserves. Returns (tokens_out, usd_out, new_x, new_y)."""
+    tokens_out = token_reserve * fraction
+    usd_out = usd_reserve * fraction
+    return tokens_out, usd_out, token_reserve - tokens_out, usd_reserve - usd_out
+
+
+def add_liquidity(token_reserve, usd_reserve, usd_in):
+    """Deposit ``usd_in`` plus tokens at the pool ratio. Returns (tokens_in, new_x, new_y)."""
+    tokens_in = token_reserve * usd_in / usd_reserve
+    return tokens_in, token_reserve + tokens_in, usd_reserve + usd_in

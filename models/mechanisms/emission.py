@@ -1,0 +1,68 @@
+"""Token issuance schedules: constant, halving (Helium), exponential decay and baseline (Filecoin)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+STEPS_PER_YEAR_DAYS = 365.0
+
+
+def constant(step, tokens_per_step):
+    """The same issuance every step."""
+    return np.asarray(tokens_per_step, dtype=float) * np.ones_like(np.asarray(step, dtype=float))
+
+
+def halving(step, initial_tokens_per_step, halving_period_steps):
+    """Issuance that halves every ``halving_period_steps`` (Helium HIP-20, Bittensor)."""
+    return initial_tokens_per_step * 0.5 ** np.floor(np.asarray(step) / halving_period_steps)
+
+
+def exponential_decay(step, total_tokens, half_life_steps):
+    """Filecoin simple minting: cumulative M(t) = total (1 - e^{-lambda t}); returns M(t+1) - M(t)."""
+    lam = np.log(2.0) / half_life_steps
+    t = np.asarray(step, dtype=float)
+    return total_tokens * (np.exp(-lam * t) - np.exp(-lam * (t + 1.0)))
+
+
+def baseline_function(step, initial_capacity, growth_per_step):
+    """Baseline capacity b(t) = b0 e^{g t}."""
+    return initial_capacity * np.exp(growth_per_step * np.asarray(step, dtype=float))
+
+
+def effective_network_time(cumulative_capped_capacity, initial_capacity, growth_per_step):
+    """Theta such that the integral of b from 0 to theta equals cumulative capped capacity.
+
+    With b(t) = b0 e^{g t}: theta = ln(1 + g R / b0) / g (and R / b0 when g = 0).
+    """
+    r = np.asarray(cumulative_capped_capacity, dtype=float)
+    g = np.asarray(growth_per_step, dtype=float)
+    safe_g = np.where(g > 0, g, 1.0)
+    return np.where(g > 0, np.log1p(safe_g * r / initial_capacity) / safe_g, r / initial_capacity)
+
+
+def baseline_minted_to_date(theta, total_tokens, half_life_steps):
+    """Filecoin baseline minting: cumulative total (1 - e^{-lambda theta})."""
+    lam = np.log(2.0) / half_life_steps
+    return total_tokens * -np.expm1(-lam * np.asarray(theta, dtype=float))
+
+
+def baseline_step(step, capacity, cumulative_capped, minted_to_date, initial_capacity, growth_per_step,
+                  total_tokens, half_life_steps):
+    """One step of baseline minting.
+
+    Capacity counts only up to the baseline (capped), so minting speeds up only while the network
+    keeps pace with a baseline that grows exponentially.
+
+    Returns:
+        (tokens_minted_this_step, new_cumulative_capped, new_minted_to_date).
+    """
+    capped = np.minimum(capacity, baseline_function(step, initial_capacity, growth_per_step))
+    new_cum = cumulative_capped + capped
+    theta = effective_network_time(new_cum, initial_capacity, growth_per_step)
+    new_minted = baseline_minted_to_date(theta, total_tokens, half_life_steps)
+    return new_minted - minted_to_date, new_cum, new_minted
+
+
+def cap_to_max_supply(minted, minted_to_date, max_supply_minting_room):
+    """Limit issuance so that cumulative issuance never exceeds the room left under a hard cap."""
+    return np.clip(np.minimum(minted, max_supply_minting_room - minted_to_date), 0.0, None)

@@ -1,0 +1,58 @@
+"""The tidy per-step table every engine produces (DESIGN.md, Data flow)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from models import ledger
+
+COLUMNS = (
+    "step", "price", "supply", "circulating", "unvested", "treasury", "minted", "burned", "minted_total",
+    "burned_total", "providers", "pending_providers", "capacity", "users", "potential_users", "demand",
+    "served", "quality", "revenue_usd", "reward_per_provider_usd", "mean_margin_usd", "emission_usd",
+    "burn_usd", "expected_price", "fundamental_price", "share_fundamentalist", "share_trend", "share_noise",
+    "amm_tokens", "amm_usd", "provider_tokens", "speculator_tokens", "speculator_usd", "vested_holders",
+    "other_holders",
+)
+
+
+def record(s: dict, step: int) -> dict:
+    """One row per run (arrays over runs) from an aggregate-shaped state.
+
+    Expects the ledger accounts plus ``active`` (runs, cohorts), ``pending`` (runs, cohorts, lead),
+    ``margin`` (runs, cohorts) and ``shares`` (runs, 3). The ABM builds the same keys from its agents.
+    """
+    price = s["amm_usd"] / s["amm_tokens"]
+    active = s["active"]
+    n_active = active.sum(axis=-1)
+    mean_margin = np.where(n_active > 0, (active * s["margin"]).sum(axis=-1) / np.maximum(n_active, 1e-300), 0.0)
+    row = {
+        "step": np.full(price.shape, step),
+        "price": price,
+        "circulating": ledger.circulating(s),
+        "providers": n_active,
+        "pending_providers": s["pending"].reshape(price.shape + (-1,)).sum(axis=-1),
+        "reward_per_provider_usd": s["reward_per_provider"] * price,
+        "mean_margin_usd": mean_margin,
+        "emission_usd": s["minted"] * price,
+        "burn_usd": s["burned"] * price,
+        "share_fundamentalist": s["shares"][..., 0],
+        "share_trend": s["shares"][..., 1],
+        "share_noise": s["shares"][..., 2],
+    }
+    for col in COLUMNS:
+        if col not in row:
+            row[col] = s[col]
+    return {c: np.asarray(row[c], dtype=float) if c != "step" else row[c] for c in COLUMNS}
+
+
+def to_frame(rows: list[dict], run_ids=None) -> pd.DataFrame:
+    """Stack per-step rows (arrays over runs) into a tidy frame sorted by run, then step."""
+    runs = rows[0]["price"].shape[0]
+    data = {c: np.stack([r[c] for r in rows], axis=1).reshape(-1) for c in COLUMNS}
+    frame = pd.DataFrame(data)
+    frame["step"] = frame["step"].astype(np.int64)
+    ids = np.arange(runs) if run_ids is None else np.asarray(run_ids)
+    frame.insert(0, "run", np.repeat(ids, len(rows)))
+    return frame
