@@ -169,7 +169,7 @@ class SpeculatorParams(Frozen):
         0.02, description="Largest share of a speculator's wealth traded in one step, fraction."
     )
     revenue_multiple_years: NonNeg = Field(
-        10.0, description="Fundamental value = this many years of usage revenue per circulating token."
+        20.0, description="Fundamental value = this many years of usage revenue per circulating token."
     )
     fundamentalist_strength: NonNeg = Field(1.0, description="Order per unit relative mispricing.")
     trend_strength: NonNeg = Field(2.0, description="Order per unit of last step's relative price change.")

@@ -20,15 +20,18 @@ def sell_tokens(token_reserve, usd_reserve, tokens_in, fee):
         (usd_out, new_token_reserve, new_usd_reserve), with usd_out = y*g*dx / (x + g*dx), g = 1 - fee.
     """
     g = 1.0 - fee
-    usd_out = usd_reserve * g * tokens_in / (token_reserve + g * tokens_in)
-    return usd_out, token_reserve + tokens_in, usd_reserve - usd_out
+    denom = token_reserve + g * tokens_in
+    usd_out = usd_reserve * g * tokens_in / denom
+    # new reserve from the product form: no cancellation when the trade drains the pool
+    return usd_out, token_reserve + tokens_in, usd_reserve * token_reserve / denom
 
 
 def buy_tokens(token_reserve, usd_reserve, usd_in, fee):
     """Buy tokens with ``usd_in``. Returns (tokens_out, new_token_reserve, new_usd_reserve)."""
     g = 1.0 - fee
-    tokens_out = token_reserve * g * usd_in / (usd_reserve + g * usd_in)
-    return tokens_out, token_reserve - tokens_out, usd_reserve + usd_in
+    denom = usd_reserve + g * usd_in
+    tokens_out = token_reserve * g * usd_in / denom
+    return tokens_out, token_reserve * usd_reserve / denom, usd_reserve + usd_in
 
 
 def signed_trade(token_reserve, usd_reserve, usd_order, fee, tokens_available):

@@ -142,6 +142,7 @@ def _to_frame(raw, points, replicates: int) -> pd.DataFrame:
         for r in recs:
             state = r if r["timestep"] > 0 else {**initial_state(point.P, point.structure), "step": 0}
             rows.append(record(state, int(r["timestep"])))
-        run_id = subset * replicates + (run - 1)
+        # cadCAD numbers runs per subset when N > 1 but across subsets when N == 1
+        run_id = subset * replicates + (run - 1) % replicates
         frames.append(to_frame(rows, np.array([run_id])))
     return pd.concat(frames, ignore_index=True)
