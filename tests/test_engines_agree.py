@@ -7,6 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from models.analysis import ensembles
 from models.exogenous import run_seed_sequence, sample_exogenous
 from models.params import with_overrides
 from models.sd.batch import run_batch
@@ -37,9 +38,7 @@ def random_points(base, n: int, seed: int):
 
 def max_relative_difference(a: pd.DataFrame, b: pd.DataFrame) -> float:
     assert list(a.columns) == list(b.columns) and len(a) == len(b)
-    num = a.select_dtypes("number")
-    diff = (num - b[num.columns]).abs() / b[num.columns].abs().clip(lower=1e-12)
-    return float(np.nanmax(diff.to_numpy()))
+    return ensembles.max_relative_difference(a, b)
 
 
 def test_cadcad_equals_batch_on_20_random_points_with_a_crash(crash_scenario):
