@@ -1,0 +1,324 @@
+"""Mesa agents of the DePIN economy: hardware providers, paying users and speculators.
+
+Every agent is a real ``mesa.Agent`` registered with its model. Its state sits in one row of a column
+table the model owns (``model.tables[kind][column][row]``) and is read and written through attribute
+descriptors, so ``provider.opex_usd`` or ``user.adopted = True`` work as on any agent while the model
+can also take a decision for a whole population with one numpy call.
+
+Each decision is written once, as a class method over rows (``Provider.entry_probabilities(model,
+rows)``); the per-agent method (``provider.decide_entry()``) applies the same rule to its own row.
+``Generator.random(n)`` yields the same numbers as ``n`` calls of ``Generator.random()``, so the model's
+vectorised Bernoulli draws equal per-agent decisions taken in row order. The economic rules themselves
+are the functions of ``models.mechanisms``; nothing here re-derives them.
+"""
+
+from __future__ import annotations
+
+import mesa
+import numpy as np
+
+from models.mechanisms import demand, providers, speculators
+
+POTENTIAL, PENDING, ACTIVE, EXITED = 0, 1, 2, 3
+PROVIDER_STATES = ("potential", "pending", "active", "exited")
+
+
+class Column:
+    """Descriptor: an agent attribute stored in the agent's row of a model-owned array."""
+
+    def __set_name__(self, owner, name):
+        self.name = name
+
+    def __get__(self, agent, owner=None):
+        if agent is None:
+            return self
+        return agent.model.tables[agent.kind][self.name][agent.row].item()
+
+    def __set__(self, agent, value):
+        agent.model.tables[agent.kind][self.name][agent.row] = value
+
+
+class TableAgent(mesa.Agent):
+    """A Mesa agent whose attributes live in row ``row`` of the model's table ``kind``."""
+
+    kind = ""
+
+    def __init__(self, model: mesa.Model, row: int):
+        super().__init__(model)
+        self.row = row
+
+    @classmethod
+    def table(cls, model) -> dict[str, np.ndarray]:
+        """The column table of this agent type."""
+        return model.tables[cls.kind]
+
+    @classmethod
+    def populate(cls, model, columns: dict[str, np.ndarray]) -> list[TableAgent]:
+        """Install ``columns`` as the table of this type and create one agent per row."""
+        model.tables[cls.kind] = columns
+        n = len(next(iter(columns.values()))) if columns else 0
+        return [cls(model, row) for row in range(n)]
+
+
+class Provider(TableAgent):
+    """A hardware provider: its own operating cost, capacity, lifecycle state and loss streak."""
+
+    kind = "providers"
+    opex_usd = Column()
+    capacity = Column()
+    state_code = Column()
+    arrival_step = Column()
+    loss_streak = Column()
+    margin_usd = Column()
+    tokens = Column()
+
+    @property
+    def state(self) -> str:
+        """Lifecycle state: potential, pending (hardware shipping), active or exited."""
+        return PROVIDER_STATES[int(self.state_code)]
+
+    @staticmethod
+    def initial_table(model, n: int) -> dict[str, np.ndarray]:
+        """Columns at step 0: log-normal opex around the median; the first ``initial_active`` serve."""
+        pp = model.scenario.providers
+        state = np.full(n, POTENTIAL, dtype=np.int8)
+        state[: pp.initial_active] = ACTIVE
+        arrival = np.full(n, -1, dtype=np.int64)
+        arrival[: pp.initial_active] = 0
+        return {
+            "opex_usd": pp.opex_usd_per_step * model.rng.lognormal(0.0, pp.opex_dispersion, n),
+            "capacity": np.full(n, pp.capacity_per_provider),
+            "state_code": state,
+            "arrival_step": arrival,
+            "loss_streak": np.zeros(n, dtype=np.int64),
+            "margin_usd": np.zeros(n),
+            "tokens": np.zeros(n),
+        }
+
+    @classmethod
+    def current_opex(cls, model, rows) -> np.ndarray:
+        """Opex of ``rows`` at this step (cost shocks scale every provider alike)."""
+        return cls.table(model)["opex_usd"][rows] * model.exo_t["cost_multiplier"][0]
+
+    @classmethod
+    def entry_probabilities(cls, model, rows) -> np.ndarray:
+        """Chance each provider in ``rows`` orders hardware, from its own expected margin.
+
+        The expected margin values the current reward per unit of capacity at the model's adaptive
+        expected price, less the provider's own opex (capex is what payback is measured against).
+        """
+        P = model.P
+        reward = model.reward_per_capacity * cls.table(model)["capacity"][rows]
+        margin = providers.operating_margin_usd(reward, model.s["expected_price"][0], cls.current_opex(model, rows))
+        return providers.entry_rate(
+            margin, P["providers.capex_usd"], P["providers.payback_threshold_steps"],
+            P["providers.entry_steepness"], P["providers.entry_max_rate"], P["providers.word_of_mouth"],
+            model.engaged_share(),
+        )
+
+    @classmethod
+    def exit_probabilities(cls, model, rows) -> np.ndarray:
+        """Chance each provider in ``rows`` leaves, from its own loss streak (plus hardware failure)."""
+        P = model.P
+        return providers.exit_probability(
+            cls.table(model)["loss_streak"][rows], P["providers.exit_patience_steps"],
+            P["providers.exit_rate_when_unprofitable"], P["providers.hardware_lifetime_steps"],
+        )
+
+    @classmethod
+    def sell_amounts(cls, model, rows, reward_tokens, price) -> np.ndarray:
+        """Tokens each provider in ``rows`` sells out of ``reward_tokens`` (a share, at least its opex)."""
+        return providers.tokens_sold(
+            reward_tokens, price, cls.current_opex(model, rows), model.P["providers.sell_share"]
+        )
+
+    def decide_entry(self) -> bool:
+        """Bernoulli entry draw for this provider."""
+        return bool(self.rng.random() < self.entry_probabilities(self.model, self.row))
+
+    def decide_exit(self) -> bool:
+        """Bernoulli exit draw for this provider."""
+        return bool(self.rng.random() < self.exit_probabilities(self.model, self.row))
+
+    def tokens_to_sell(self, reward_tokens: float, price: float) -> float:
+        """Tokens this provider sells out of a reward at a price."""
+        return float(self.sell_amounts(self.model, self.row, reward_tokens, price))
+
+
+class User(TableAgent):
+    """A potential user with its own alternative price and a place in the market's arrival order.
+
+    User ``i`` (``arrival_rank``, initially its row) is in the market once the market holds more than
+    ``i`` whole users. Adopters keep their place when the market shrinks: prospects are pushed out
+    first, adopters only when there are more of them than the market holds, as ``min(users, market)``
+    in the aggregate.
+    """
+
+    kind = "users"
+    alternative_price_usd = Column()
+    adopted = Column()
+    arrival_rank = Column()
+
+    @staticmethod
+    def initial_table(model, n: int) -> dict[str, np.ndarray]:
+        """Columns at step 0: personal alternative prices; the first ``initial_users`` have adopted."""
+        up = model.scenario.users
+        adopted = np.zeros(n, dtype=bool)
+        adopted[: up.initial_users] = True
+        return {
+            "alternative_price_usd": up.alternative_price_usd * model.rng.lognormal(0.0, up.wtp_dispersion, n),
+            "adopted": adopted,
+            "arrival_rank": np.arange(n),
+        }
+
+    @staticmethod
+    def places(market) -> int:
+        """Whole users a market of (possibly fractional) size ``market`` holds."""
+        return int(np.floor(np.asarray(market).item()))
+
+    @property
+    def in_market(self) -> bool:
+        """Whether this user has arrived in the (possibly shocked) potential market."""
+        return self.arrival_rank < self.places(self.model.s["potential_users"])
+
+    @classmethod
+    def fit_market(cls, model, market) -> int:
+        """Fit adopters into a market of size ``market``; returns the number of adopters.
+
+        The latest-arriving adopters beyond the market's places leave; adopters still ranked outside
+        the market take the places of the latest-arriving prospects inside it.
+        """
+        table = cls.table(model)
+        adopted, rank = table["adopted"], table["arrival_rank"]
+        places = cls.places(market)
+        adopters = np.flatnonzero(adopted)
+        adopters = adopters[np.argsort(rank[adopters], kind="stable")]
+        adopted[adopters[places:]] = False
+        adopters = adopters[:places]
+        outside = adopters[rank[adopters] >= places]
+        if len(outside):
+            prospects = np.flatnonzero(~adopted & (rank < places))
+            latest = prospects[np.argsort(rank[prospects], kind="stable")[len(prospects) - len(outside):]]
+            rank[outside], rank[latest] = rank[latest].copy(), rank[outside].copy()
+        return len(adopters)
+
+    @classmethod
+    def prospects(cls, model) -> np.ndarray:
+        """Rows of users in the market who have not adopted."""
+        table = cls.table(model)
+        return np.flatnonzero(~table["adopted"] & (table["arrival_rank"] < cls.places(model.s["potential_users"])))
+
+    @classmethod
+    def attractiveness(cls, model, rows) -> np.ndarray:
+        """Price factor of each user: the network's price against the user's own alternative."""
+        P = model.P
+        return demand.price_attractiveness(
+            P["payment.service_price_usd"], cls.table(model)["alternative_price_usd"][rows],
+            P["users.price_elasticity"],
+        )
+
+    @classmethod
+    def adoption_probabilities(cls, model, rows) -> np.ndarray:
+        """Bass adoption chance of each user in ``rows`` given adopters, market, quality and own price."""
+        P, s = model.P, model.s
+        return demand.adoption_probability(
+            s["users"], s["potential_users"], P["users.bass_innovation"], P["users.bass_imitation"],
+            s["quality"], P["users.quality_elasticity"], cls.attractiveness(model, rows),
+        )
+
+    @classmethod
+    def churn_probabilities(cls, model, rows) -> np.ndarray:
+        """Churn chance of each user in ``rows`` given quality and own price factor."""
+        P = model.P
+        return demand.churn_probability(
+            P["users.base_churn"], P["users.quality_churn"], model.s["quality"], cls.attractiveness(model, rows)
+        )
+
+    def decide_adopt(self) -> bool:
+        """Bernoulli adoption draw (only meaningful for a non-adopter in the market)."""
+        return bool(self.rng.random() < self.adoption_probabilities(self.model, self.row))
+
+    def decide_churn(self) -> bool:
+        """Bernoulli churn draw (only meaningful for an adopter)."""
+        return bool(self.rng.random() < self.churn_probabilities(self.model, self.row))
+
+
+class Speculator(TableAgent):
+    """A trader with its own cash and tokens who picks a strategy each step by Brock-Hommes shares."""
+
+    kind = "speculators"
+    budget_usd = Column()
+    tokens = Column()
+    strategy = Column()
+
+    @property
+    def strategy_name(self) -> str:
+        """fundamentalist, trend or noise."""
+        return speculators.STRATEGIES[int(self.strategy)]
+
+    @staticmethod
+    def initial_table(model, n: int) -> dict[str, np.ndarray]:
+        """Log-normal cash and tokens (sigma 0.5), rescaled so totals equal the aggregate genesis."""
+        sp = model.scenario.speculators
+
+        def spread(mean: float) -> np.ndarray:
+            draws = model.rng.lognormal(0.0, 0.5, n)
+            return mean * draws / draws.mean() if n else draws
+
+        budget, tokens = spread(sp.budget_usd), spread(sp.initial_tokens)
+        return {
+            "budget_usd": budget,
+            "tokens": tokens,
+            "strategy": Speculator.draw(model.rng, np.asarray(sp.initial_shares), n),
+        }
+
+    @staticmethod
+    def draw(rng: np.random.Generator, shares: np.ndarray, n: int) -> np.ndarray:
+        """Strategy index of ``n`` agents drawn independently from ``shares``."""
+        idx = np.searchsorted(np.cumsum(shares), rng.random(n), side="right")
+        return np.minimum(idx, len(shares) - 1).astype(np.int8)
+
+    @classmethod
+    def choose_strategies(cls, model, shares: np.ndarray) -> None:
+        """Every speculator draws this step's strategy from the model's switching shares."""
+        table = cls.table(model)
+        table["strategy"] = cls.draw(model.rng, shares, len(table["strategy"]))
+
+    @classmethod
+    def desired_orders(cls, model, rows, signals: np.ndarray, price: float) -> np.ndarray:
+        """Signed USD order of each speculator: its strategy's signal times its own wealth.
+
+        Buys are capped by the agent's own cash, sells by the value of its own tokens.
+        """
+        table = cls.table(model)
+        cash, tokens = table["budget_usd"][rows], table["tokens"][rows]
+        wealth = cash + tokens * price
+        order = speculators.order_usd(
+            signals[table["strategy"][rows]], wealth, model.P["speculators.max_order_share"][0]
+        )
+        return np.clip(order, -tokens * price, cash)
+
+    def desired_order(self, signals: np.ndarray, price: float) -> float:
+        """Capped signed USD order of this speculator."""
+        return float(self.desired_orders(self.model, self.row, signals, price))
+
+
+def split_fills(orders: np.ndarray, tokens_delta: float, usd_delta: float, price: float):
+    """Per-agent (tokens, usd) changes when signed USD ``orders`` clear as one net pool trade.
+
+    The smaller side is crossed inside the batch at the pre-trade ``price``; the larger side shares the
+    crossed flow plus the pool's fill of the net order (``tokens_delta``, ``usd_delta`` from
+    ``amm.signed_trade``) pro rata to its orders, so the agents' changes sum to the pool trade.
+    """
+    buys, sells = np.maximum(orders, 0.0), np.maximum(-orders, 0.0)
+    bought, sold = buys.sum(), sells.sum()
+    if bought >= sold:
+        w = buys / bought if bought > 0 else buys
+        d_tok = -sells / price + w * (sold / price + tokens_delta)
+        d_usd = sells - w * (sold - usd_delta)
+    else:
+        w = sells / sold
+        d_tok = buys / price - w * (bought / price - tokens_delta)
+        d_usd = -buys + w * (bought + usd_delta)
+    return d_tok, d_usd
+

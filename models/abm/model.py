@@ -1,0 +1,245 @@
+"""Mesa engine: ``DePINModel`` steps the economy of ``models.sd.economy`` with individual agents.
+
+The model runs the same blocks in the same order as the aggregate engines (``economy.BLOCKS``), on
+the same token ledger (``models.ledger``, arrays of shape ``(1,)``) and the same pre-sampled exogenous
+paths. Blocks with no agent-level content (emission, vesting, market shocks) and the speculators'
+strategy beliefs are the aggregate blocks themselves; usage, provider earnings and moves, user moves
+and speculator orders are taken agent by agent (vectorised over each population's column table).
+Every flow of one kind is summed and cleared as one pool trade, as the aggregate engines do.
+"""
+
+from __future__ import annotations
+
+import mesa
+import numpy as np
+import pandas as pd
+
+from models import ledger
+from models.abm.agents import ACTIVE, EXITED, PENDING, POTENTIAL, Provider, Speculator, User, split_fills
+from models.exogenous import agent_rng, sample_exogenous, stack_exogenous
+from models.mechanisms import amm, demand, payment
+from models.mechanisms import providers as provider_rules
+from models.output import record, to_frame
+from models.sd import economy
+from models.sd.compile import compile_params
+
+# keys of the aggregate state that the ABM holds on its agents instead
+AGGREGATE_ONLY = ("active", "pending", "loss_streak", "margin")
+BELIEF_KEYS = ("fitness", "shares", "signals", "spec_last_price", "fundamental_price")
+
+
+def _one(value) -> np.ndarray:
+    """A scalar as a state array over one run."""
+    return np.full(1, value, dtype=float)
+
+
+class DePINModel(mesa.Model):
+    """One run of the DePIN economy with Provider, User and Speculator agents.
+
+    Attributes:
+        scenario: the validated scenario.
+        structure, P: compiled parameters (``models.sd.compile``), one run.
+        exo: exogenous arrays of shape (1, steps), identical to the aggregate engines' for this seed.
+        s: ledger and market state (arrays of shape (1,)), keys as in ``economy.initial_state``.
+        tables: per agent type, the column arrays behind the agents' attributes.
+        rows: recorded ``models.output.record`` rows, step 0 first.
+    """
+
+    def __init__(self, scenario, seq: np.random.SeedSequence):
+        """Build agents and ledger for ``scenario``; ``seq`` is the run's seed sequence."""
+        # agents draw from their own child of the run's seed, independent of the exogenous stream
+        super().__init__(rng=int(agent_rng(seq).integers(2**63 - 1)))
+        self.scenario = scenario
+        self.structure, self.P = compile_params([scenario])
+        self.exogenous = sample_exogenous(scenario, seq)
+        self.exo = stack_exogenous([self.exogenous])
+        self.exo_t = economy.exo_at(self.exo, 0)
+        self.s = {k: v for k, v in economy.initial_state(self.P, self.structure).items() if k not in AGGREGATE_ONLY}
+        self.reward_per_capacity = 0.0
+        self.mean_margin = 0.0
+        self.tables: dict[str, dict[str, np.ndarray]] = {}
+        sim = scenario.simulation
+        self.providers = Provider.populate(self, Provider.initial_table(self, sim.potential_providers))
+        self.users = User.populate(self, User.initial_table(self, sim.potential_users))
+        self.speculators = Speculator.populate(self, Speculator.initial_table(self, sim.speculators))
+        # the ABM runs the aggregate economy's blocks by name, so the step order cannot drift
+        self.blocks = tuple((name, getattr(self, f"_{name}")) for name, _ in economy.BLOCKS)
+        self.rows = [self.record_row(0)]
+
+    # -- helpers read by the agents ---------------------------------------------------------------
+
+    def engaged_share(self) -> float:
+        """Share of the provider pool active or waiting for hardware (word-of-mouth driver)."""
+        state = self.tables["providers"]["state_code"]
+        return np.count_nonzero((state == ACTIVE) | (state == PENDING)) / len(state)
+
+    def price(self) -> float:
+        """Current pool price, USD/token."""
+        return float(amm.price(self.s["amm_tokens"], self.s["amm_usd"])[0])
+
+    # -- the step ---------------------------------------------------------------------------------
+
+    def step(self) -> None:
+        """Advance one step through every block, then record the row."""
+        t = self.steps - 1  # Mesa counts steps from 1 and increments before calling step
+        self.exo_t = economy.exo_at(self.exo, t)
+        for _, block in self.blocks:
+            block(t)
+        self.rows.append(self.record_row(t + 1))
+
+    def _usage(self, t: int) -> None:
+        """Adopters in the market demand service, served up to active capacity; USD buys tokens."""
+        P, s = self.P, self.s
+        market = demand.potential_market(
+            t, P["simulation.potential_users"], P["users.initial_market_share"],
+            P["users.market_growth_per_year"], self.structure.dt_days,
+        ) * self.exo_t["demand_multiplier"]
+        users = _one(User.fit_market(self, market))
+        table = self.tables["providers"]
+        capacity = _one(table["capacity"][table["state_code"] == ACTIVE].sum())
+        wanted = users * P["users.usage_per_user"]
+        served = demand.served_units(wanted, capacity)
+        revenue = payment.usage_revenue_usd(served, P["payment.service_price_usd"])
+        changes, to_providers = ledger.pay_for_usage(s, P, revenue)
+        changes.update(
+            {
+                "users": users, "potential_users": market, "capacity": capacity, "demand": wanted,
+                "served": served, "quality": demand.service_quality(capacity, wanted), "revenue_usd": revenue,
+                "reward_pool": to_providers,
+            }
+        )
+        s.update(changes)
+
+    def _emission(self, t: int) -> None:
+        """Mint by schedule (the aggregate block: no agent content)."""
+        self.s.update(economy.emit(self.P, self.structure, self.s, self.exo_t, t))
+
+    def _providers_earn(self, t: int) -> None:
+        """Rewards split by capacity; each provider decides its sale; all sales clear as one trade."""
+        P, s = self.P, self.s
+        table = self.tables["providers"]
+        rows = np.flatnonzero(table["state_code"] == ACTIVE)
+        p = self.price()
+        pool, total_capacity = s["reward_pool"][0], s["capacity"][0]
+        has_capacity = total_capacity > 0
+        # with nobody to pay, the provider reward pool stays with the protocol
+        self.reward_per_capacity = pool / total_capacity if has_capacity else 0.0
+        reward = self.reward_per_capacity * table["capacity"][rows]
+        margin = provider_rules.operating_margin_usd(reward, p, Provider.current_opex(self, rows))
+        sold = Provider.sell_amounts(self, rows, reward, p)
+        paid = pool if has_capacity else 0.0
+        s_paid = {**s, "provider_tokens": s["provider_tokens"] + paid, "treasury": s["treasury"] + pool - paid}
+        changes, _ = ledger.sell_into_pool(s_paid, "provider_tokens", _one(sold.sum()), P["market.fee"])
+        table["tokens"][rows] += reward - sold
+        table["margin_usd"][rows] = margin
+        table["loss_streak"][rows] = provider_rules.loss_streak(table["loss_streak"][rows], margin)
+        self.mean_margin = float(margin.mean()) if len(rows) else 0.0
+        changes.update(
+            {"treasury": s_paid["treasury"], "reward_per_provider": _one(pool / len(rows) if has_capacity else 0.0)}
+        )
+        s.update(changes)
+
+    def _providers_move(self, t: int) -> None:
+        """Expectations adapt; idle providers order hardware, shipped ones arrive, active ones may exit.
+
+        Exited providers rejoin the idle pool (they may buy new hardware later), as the aggregate's
+        remaining pool counts everyone neither active nor pending.
+        """
+        P, s = self.P, self.s
+        s["expected_price"] = provider_rules.update_expectation(
+            s["expected_price"], _one(self.price()), P["providers.price_expectation_adaptation"]
+        )
+        table = self.tables["providers"]
+        state = table["state_code"]
+        idle = np.flatnonzero((state == POTENTIAL) | (state == EXITED))
+        active = np.flatnonzero(state == ACTIVE)
+        enter = idle[self.rng.random(len(idle)) < Provider.entry_probabilities(self, idle)]
+        leave = active[self.rng.random(len(active)) < Provider.exit_probabilities(self, active)]
+        state[leave] = EXITED
+        state[enter] = PENDING
+        table["arrival_step"][enter] = t + self.structure.lead_time
+        arriving = np.flatnonzero((state == PENDING) & (table["arrival_step"] <= t))
+        state[arriving] = ACTIVE
+        table["loss_streak"][arriving] = 0
+
+    def _users_move(self, t: int) -> None:
+        """Non-adopters in the market adopt (Bass, quality, own price); adopters churn."""
+        adopted = self.tables["users"]["adopted"]
+        prospects = User.prospects(self)
+        current = np.flatnonzero(adopted)
+        join = prospects[self.rng.random(len(prospects)) < User.adoption_probabilities(self, prospects)]
+        leave = current[self.rng.random(len(current)) < User.churn_probabilities(self, current)]
+        adopted[join] = True
+        adopted[leave] = False
+        self.s["users"] = _one(np.count_nonzero(adopted))
+
+    def _speculators(self, t: int) -> None:
+        """Strategy beliefs as in the aggregate; each agent orders by its drawn strategy; one net trade."""
+        P, s = self.P, self.s
+        # fitness, shares, signals and fundamental value come from the aggregate block itself, so they
+        # are updated exactly as there; its pooled order is discarded for the agents' own orders
+        beliefs = economy.speculate(P, self.structure, s, self.exo_t, t)
+        p = self.price()
+        Speculator.choose_strategies(self, beliefs["shares"][0])
+        table = self.tables["speculators"]
+        orders = Speculator.desired_orders(self, slice(None), beliefs["signals"][0], p)
+        d_tok, d_usd, x, y = amm.signed_trade(
+            s["amm_tokens"], s["amm_usd"], _one(orders.sum()), P["market.fee"], s["speculator_tokens"]
+        )
+        tok_each, usd_each = split_fills(orders, d_tok[0], d_usd[0], p)
+        # clip float dust when an agent sells its whole holding
+        table["tokens"] = np.maximum(table["tokens"] + tok_each, 0.0)
+        table["budget_usd"] = np.maximum(table["budget_usd"] + usd_each, 0.0)
+        s.update({k: beliefs[k] for k in BELIEF_KEYS})
+        s.update(
+            {
+                "amm_tokens": x, "amm_usd": y, "speculator_tokens": s["speculator_tokens"] + d_tok,
+                "speculator_usd": s["speculator_usd"] + d_usd,
+            }
+        )
+
+    def _vesting(self, t: int) -> None:
+        """Unlocks and unlock sales (the aggregate block: no agent content)."""
+        self.s.update(economy.vest_and_sell(self.P, self.structure, self.s, self.exo_t, t))
+
+    def _shocks(self, t: int) -> None:
+        """Price crash, replayed price path, liquidity drain (the aggregate block)."""
+        self.s.update(economy.shocks(self.P, self.structure, self.s, self.exo_t, t))
+
+    # -- recording --------------------------------------------------------------------------------
+
+    def strategy_fractions(self) -> np.ndarray:
+        """Share of speculators following each strategy this step (the model's shares if none)."""
+        strategy = self.tables["speculators"]["strategy"]
+        if len(strategy) == 0:
+            return self.s["shares"][0]
+        return np.bincount(strategy, minlength=3) / len(strategy)
+
+    def record_row(self, step: int) -> dict:
+        """The ``models.output`` row of the current state, with provider and speculator counts."""
+        state = self.tables["providers"]["state_code"]
+        agent_view = {
+            "active": np.array([[np.count_nonzero(state == ACTIVE)]], dtype=float),
+            "margin": np.array([[self.mean_margin]]),
+            "pending": np.array([[[np.count_nonzero(state == PENDING)]]], dtype=float),
+            "shares": self.strategy_fractions()[None, :],
+        }
+        return record({**self.s, **agent_view}, step)
+
+
+def run_abm(scenario, seq: np.random.SeedSequence, steps: int | None = None) -> pd.DataFrame:
+    """Run the agent-based engine once.
+
+    Args:
+        scenario: validated ``models.params.Scenario``.
+        seq: the run's seed sequence (``models.exogenous.run_seed_sequence``).
+        steps: horizon override (at most the scenario's).
+
+    Returns:
+        Tidy frame of ``models.output``: steps 0..steps, ``run`` 0.
+    """
+    model = DePINModel(scenario, seq)
+    horizon = scenario.simulation.steps if steps is None else min(int(steps), scenario.simulation.steps)
+    for _ in range(horizon):
+        model.step()
+    return to_frame(model.rows)

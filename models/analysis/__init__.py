@@ -1,0 +1,1 @@
+"""Analysis of run outputs: regime metrics, sensitivity, scenario discovery and seaborn figure helpers."""

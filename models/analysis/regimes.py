@@ -1,0 +1,282 @@
+"""Regime metrics: did a run grow, stall, collapse or recover after its shock (DESIGN.md, Regimes).
+
+Levels are measured against the pre-shock level: the value at the first shock's realised start step
+(the row of that step is recorded before the shock acts), or at ``regimes.reference_step`` when the
+scenario has no shock. Thresholds come from ``scenario.regimes``:
+
+- ``collapse``: ends below ``collapse_level`` x pre-shock and has not risen over the last
+  ``recovery_window_steps`` steps;
+- ``recovery``: fell below ``collapse_level`` at some point and ends at or above ``recovery_level``;
+- ``growth``: never fell below ``collapse_level`` and ends above ``growth_level``;
+- ``stall``: everything else.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+REGIMES = ("collapse", "recovery", "growth", "stall")
+# Series whose regime is reported; providers is the headline (DESIGN.md: "measured on active providers").
+REGIME_COLUMNS = ("providers", "capacity", "users", "price")
+
+
+@dataclass(frozen=True)
+class RegimeResult:
+    """Classification of one series.
+
+    Attributes:
+        regime: one of ``REGIMES``.
+        pre_step: step whose value is the reference level.
+        pre_level: the reference level.
+        fell_below_step: first step after ``pre_step`` below ``collapse_level`` x pre level, or None.
+        trough: minimum level after ``pre_step`` divided by the pre level.
+        final_ratio: last level divided by the pre level.
+    """
+
+    regime: str
+    pre_step: int
+    pre_level: float
+    fell_below_step: int | None
+    trough: float
+    final_ratio: float
+
+
+def classify(series, pre_step: int, regimes, steps=None) -> RegimeResult:
+    """Classify one time series.
+
+    Args:
+        series: values in step order (array-like or pandas Series).
+        pre_step: the pre-shock step; clamped to the last step when the horizon is shorter.
+        regimes: ``models.params.RegimeParams`` (thresholds).
+        steps: step numbers of ``series`` (defaults to 0..n-1).
+
+    Returns:
+        A :class:`RegimeResult`. A non-positive or missing pre-shock level has no meaningful ratio:
+        the run is reported as ``stall`` with NaN ratios.
+    """
+    values = np.asarray(series, dtype=float)
+    step_numbers = np.arange(len(values)) if steps is None else np.asarray(steps)
+    if values.size == 0:
+        raise ValueError("cannot classify an empty series")
+    # Position of the reference step; a run shorter than the reference is judged from its last step.
+    idx = int(np.searchsorted(step_numbers, pre_step, side="left"))
+    idx = min(idx, len(values) - 1)
+    pre_level = float(values[idx])
+    if not np.isfinite(pre_level) or pre_level <= 0:
+        return RegimeResult("stall", int(step_numbers[idx]), pre_level, None, math.nan, math.nan)
+
+    ratio = values[idx:] / pre_level
+    below = np.flatnonzero(ratio < regimes.collapse_level)
+    fell_below_step = int(step_numbers[idx + below[0]]) if below.size else None
+    final = float(ratio[-1])
+    # "Not recovering": no rise over the window (or since the shock, for a shorter post-shock span).
+    window_start = max(0, len(ratio) - 1 - regimes.recovery_window_steps)
+    rising = ratio[-1] > ratio[window_start]
+
+    if final < regimes.collapse_level and not rising:
+        regime = "collapse"
+    elif fell_below_step is not None and final >= regimes.recovery_level:
+        regime = "recovery"
+    elif fell_below_step is None and final > regimes.growth_level:
+        regime = "growth"
+    else:
+        regime = "stall"
+    return RegimeResult(regime, int(step_numbers[idx]), pre_level, fell_below_step, float(ratio.min()), final)
+
+
+def pre_shock_step(scenario, seed: int | None = None, steps: int | None = None, point: int = 0,
+                   replicate: int = 0) -> int:
+    """The pre-shock step of one run: the first shock's realised start, else ``regimes.reference_step``.
+
+    Shock starts can be jittered, so they are drawn from the run's own seed exactly as the engines do.
+
+    Args:
+        scenario: validated ``models.params.Scenario``.
+        seed: root seed (defaults to ``scenario.simulation.seed``), as in ``models.engines.run``.
+        steps: horizon override, as in ``models.engines.run`` (the draws depend on the horizon).
+        point: parameter-point index of the run's seed (sweeps).
+        replicate: replicate index of the run's seed.
+    """
+    if not scenario.shocks:
+        return int(scenario.regimes.reference_step)
+    from models.exogenous import run_seed_sequence, sample_exogenous
+
+    if steps is not None:
+        sim = scenario.simulation.model_copy(update={"steps": int(steps)})
+        scenario = scenario.model_copy(update={"simulation": sim})
+    root = scenario.simulation.seed if seed is None else seed
+    exo = sample_exogenous(scenario, run_seed_sequence(root, point, replicate))
+    return int(min(exo.shock_starts))
+
+
+def _finite_or_none(x) -> float | None:
+    """JSON-friendly float: NaN and infinity become None."""
+    x = float(x)
+    return x if math.isfinite(x) else None
+
+
+def summarise_run(frame: pd.DataFrame, scenario, shock_start: int | None = None) -> dict:
+    """Headline metrics of one run.
+
+    Args:
+        frame: tidy frame of one run (columns of ``models.output.COLUMNS``).
+        scenario: the scenario that produced it (for thresholds and the reference step).
+        shock_start: the pre-shock step (see :func:`pre_shock_step`); None = ``regimes.reference_step``.
+
+    Returns:
+        Flat dict: ``regime`` (providers) and ``regime_<column>`` for capacity, users and price, the
+        providers' ``trough``, ``fell_below_step``, ``time_to_collapse`` (steps from the shock to the
+        first fall, collapse runs only) and ``final_ratio``, ``subsidy_ratio`` (total emission USD /
+        total revenue USD), and final price, providers and users. Non-finite numbers are None.
+    """
+    if "run" in frame and frame["run"].nunique() > 1:
+        raise ValueError("summarise_run expects one run; group the frame by 'run' first")
+    frame = frame.sort_values("step")
+    pre = scenario.regimes.reference_step if shock_start is None else int(shock_start)
+    results = {col: classify(frame[col], pre, scenario.regimes, frame["step"]) for col in REGIME_COLUMNS}
+    head = results["providers"]
+    revenue = float(frame["revenue_usd"].sum())
+    emission = float(frame["emission_usd"].sum())
+    last = frame.iloc[-1]
+    summary = {
+        "regime": head.regime,
+        "pre_shock_step": head.pre_step,
+        "trough": _finite_or_none(head.trough),
+        "fell_below_step": head.fell_below_step,
+        "time_to_collapse": (head.fell_below_step - head.pre_step)
+        if head.regime == "collapse" and head.fell_below_step is not None else None,
+        "final_ratio": _finite_or_none(head.final_ratio),
+    }
+    for col in REGIME_COLUMNS[1:]:
+        summary[f"regime_{col}"] = results[col].regime
+        summary[f"trough_{col}"] = _finite_or_none(results[col].trough)
+        summary[f"final_ratio_{col}"] = _finite_or_none(results[col].final_ratio)
+    summary.update(
+        subsidy_ratio=_finite_or_none(emission / revenue) if revenue > 0 else None,
+        total_emission_usd=emission,
+        total_revenue_usd=revenue,
+        final_price=float(last["price"]),
+        final_providers=float(last["providers"]),
+        final_users=float(last["users"]),
+        final_step=int(last["step"]),
+    )
+    return summary
+
+
+def regime_probabilities(regimes: Sequence[str], confidence: float = 0.95) -> pd.DataFrame:
+    """Share of each regime over replicates with Wilson score intervals.
+
+    Args:
+        regimes: one regime label per replicate.
+        confidence: confidence level of the intervals.
+
+    Returns:
+        One row per regime in ``REGIMES`` order: ``regime, count, n, share, ci_low, ci_high``.
+    """
+    from scipy.stats import binomtest
+
+    labels = list(regimes)
+    unknown = sorted(set(labels) - set(REGIMES))
+    if unknown:
+        raise ValueError(f"unknown regime labels {unknown}; allowed: {', '.join(REGIMES)}")
+    n = len(labels)
+    if n == 0:
+        raise ValueError("regime_probabilities needs at least one replicate")
+    rows = []
+    for regime in REGIMES:
+        k = labels.count(regime)
+        ci = binomtest(k, n).proportion_ci(confidence_level=confidence, method="wilson")
+        rows.append({"regime": regime, "count": k, "n": n, "share": k / n, "ci_low": ci.low, "ci_high": ci.high})
+    return pd.DataFrame(rows)
+
+
+def run_replicates(scenario, engine: str = "batch", replicates: int = 10, steps: int | None = None,
+                   seed: int | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Monte Carlo replicates of one scenario and one summary row per replicate.
+
+    Replicate ``r`` is child ``(0, r)`` of the root seed, as in sweeps, so results do not depend on how
+    many replicates are run. The batched engine steps all replicates at once.
+
+    Args:
+        scenario: validated ``models.params.Scenario``.
+        engine: ``abm``, ``cadcad`` or ``batch``.
+        replicates: number of runs.
+        steps: horizon override.
+        seed: root seed (defaults to ``scenario.simulation.seed``).
+
+    Returns:
+        ``(frame, summary)``: the tidy time series with ``run`` = replicate and ``scenario`` columns,
+        and one row of :func:`summarise_run` metrics per replicate.
+    """
+    from models import engines
+
+    if steps is not None:
+        sim = scenario.simulation.model_copy(update={"steps": int(steps)})
+        scenario = scenario.model_copy(update={"simulation": sim})
+    root = scenario.simulation.seed if seed is None else seed
+    if engine == "batch":
+        from models.exogenous import run_seed_sequence, sample_exogenous
+        from models.sd.batch import run_batch
+
+        exos = [sample_exogenous(scenario, run_seed_sequence(root, 0, r)) for r in range(replicates)]
+        frame = run_batch([scenario] * replicates, exos, run_ids=np.arange(replicates))
+    else:
+        parts = []
+        for r in range(replicates):
+            part = engines.run(scenario, engine, seed=root, replicate=r)
+            parts.append(part.assign(run=r))
+        frame = pd.concat(parts, ignore_index=True)
+    rows = []
+    for r, run_frame in frame.groupby("run", sort=True):
+        start = pre_shock_step(scenario, seed=root, replicate=int(r))
+        rows.append({"run": int(r), **summarise_run(run_frame, scenario, start)})
+    frame.insert(0, "scenario", scenario.name)
+    summary = pd.DataFrame(rows)
+    summary.insert(0, "scenario", scenario.name)
+    return frame, summary
+
+
+def run_scenarios(scenarios, engine: str = "batch", replicates: int = 10, steps: int | None = None,
+                  seed: int | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """:func:`run_replicates` for several scenarios (objects or YAML paths), stacked.
+
+    Returns:
+        ``(frame, summary)`` with a ``scenario`` column holding each scenario's name.
+    """
+    from models.params import Scenario, load_scenario
+
+    frames, summaries = [], []
+    for item in scenarios:
+        scenario = item if isinstance(item, Scenario) else load_scenario(item)
+        frame, summary = run_replicates(scenario, engine, replicates, steps, seed)
+        frames.append(frame)
+        summaries.append(summary)
+    return pd.concat(frames, ignore_index=True), pd.concat(summaries, ignore_index=True)
+
+
+def regime_table(summary: pd.DataFrame, column: str = "regime", by: str = "scenario") -> pd.DataFrame:
+    """:func:`regime_probabilities` of ``column`` for each group of a summary table."""
+    parts = [regime_probabilities(group[column]).assign(**{by: name})
+             for name, group in summary.groupby(by, sort=False)]
+    table = pd.concat(parts, ignore_index=True)
+    return table[[by, *[c for c in table.columns if c != by]]]
+
+
+HEADLINE = ("trough", "final_ratio", "fell_below_step", "subsidy_ratio", "final_price", "final_providers",
+            "final_users")
+
+
+def headline_table(summary: pd.DataFrame, by: str = "scenario", columns=HEADLINE) -> pd.DataFrame:
+    """Median of the headline metrics over replicates, one row per group, with the regime counts."""
+    numeric = summary[[by, *columns]].apply(
+        lambda s: pd.to_numeric(s, errors="coerce") if s.name != by else s
+    )
+    table = numeric.groupby(by, sort=False).median()
+    counts = summary.groupby(by, sort=False)["regime"].value_counts().unstack(fill_value=0)
+    table["regimes"] = [", ".join(f"{r}: {int(n)}" for r, n in counts.loc[g].items() if n) for g in table.index]
+    return table

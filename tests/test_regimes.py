@@ -1,0 +1,185 @@
+"""Regime classification, headline metrics and Wilson intervals."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from models.analysis.regimes import (
+    REGIMES,
+    classify,
+    pre_shock_step,
+    regime_probabilities,
+    run_replicates,
+    summarise_run,
+)
+from models.params import RegimeParams, load_scenario, scenario_from_dict
+
+ROOT = Path(__file__).resolve().parents[1]
+R = RegimeParams()  # 0.5 collapse, 0.8 recovery, 1.1 growth, 26-step window, reference step 52
+PRE = 10
+
+
+def series(post, pre_level=100.0, pre_steps=PRE):
+    """A flat pre-shock stretch at ``pre_level`` followed by ``post`` (levels relative to it)."""
+    return np.concatenate([np.full(pre_steps + 1, pre_level), pre_level * np.asarray(post, dtype=float)])
+
+
+def test_collapse():
+    post = np.concatenate([np.linspace(1.0, 0.3, 20), np.full(40, 0.3)])
+    result = classify(series(post), PRE, R)
+    assert result.regime == "collapse"
+    first_below = PRE + 1 + int(np.argmax(post < 0.5))
+    assert result.fell_below_step == first_below
+    assert result.trough == pytest.approx(0.3)
+    assert result.final_ratio == pytest.approx(0.3)
+
+
+def test_low_but_rising_is_not_collapse():
+    post = np.concatenate([np.full(20, 0.2), np.linspace(0.2, 0.4, 40)])
+    result = classify(series(post), PRE, R)
+    assert result.regime == "stall"
+    assert result.fell_below_step == PRE + 1
+
+
+def test_recovery():
+    post = np.concatenate([np.full(10, 0.3), np.linspace(0.3, 0.9, 30), np.full(20, 0.9)])
+    result = classify(series(post), PRE, R)
+    assert result.regime == "recovery"
+    assert result.trough == pytest.approx(0.3)
+
+
+def test_growth():
+    post = np.linspace(0.9, 1.5, 60)
+    result = classify(series(post), PRE, R)
+    assert result.regime == "growth"
+    assert result.fell_below_step is None
+
+
+def test_stall_between_levels():
+    result = classify(series(np.full(60, 0.7)), PRE, R)
+    assert result.regime == "stall"
+    assert result.fell_below_step is None
+
+
+def test_fell_and_partly_back_is_stall():
+    post = np.concatenate([np.full(10, 0.4), np.full(50, 0.7)])
+    assert classify(series(post), PRE, R).regime == "stall"
+
+
+def test_edges():
+    # exactly 50% is not "below" 50%
+    assert classify(series(np.full(60, 0.5)), PRE, R).fell_below_step is None
+    assert classify(series(np.full(60, 0.5)), PRE, R).regime == "stall"
+    # ending exactly at 80% after a fall counts as recovery ("at or above")
+    assert classify(series(np.r_[np.full(10, 0.4), np.full(50, 0.8)]), PRE, R).regime == "recovery"
+    assert classify(series(np.r_[np.full(10, 0.4), np.full(50, 0.79)]), PRE, R).regime == "stall"
+    # ending exactly at 110% is not growth ("above"); just above is
+    assert classify(series(np.full(60, 1.1)), PRE, R).regime == "stall"
+    assert classify(series(np.full(60, 1.1001)), PRE, R).regime == "growth"
+    # a flat tail is "no rise": collapse
+    assert classify(series(np.full(60, 0.49)), PRE, R).regime == "collapse"
+
+
+def test_rise_measured_over_the_window_only():
+    # rose long ago, flat over the last 26 steps -> collapse
+    post = np.concatenate([np.full(10, 0.1), np.linspace(0.1, 0.3, 10), np.full(40, 0.3)])
+    assert classify(series(post), PRE, R).regime == "collapse"
+    narrow = RegimeParams(recovery_window_steps=50)
+    assert classify(series(post), PRE, narrow).regime == "stall"
+
+
+def test_drop_before_the_shock_is_ignored():
+    values = np.r_[np.full(5, 100.0), np.full(6, 10.0), np.full(60, 12.0)]
+    # pre-shock level is the value at step 10 (10.0); the earlier fall does not count
+    result = classify(values, 10, R)
+    assert result.pre_level == 10.0
+    assert result.fell_below_step is None
+    assert result.regime == "growth"
+
+
+def test_short_horizon_and_zero_level():
+    short = classify(np.linspace(1, 2, 20), 52, R)  # horizon ends before the reference step
+    assert short.pre_step == 19
+    assert short.final_ratio == pytest.approx(1.0)
+    zero = classify(np.zeros(30), 5, R)
+    assert zero.regime == "stall" and np.isnan(zero.final_ratio)
+
+
+def test_steps_argument_maps_positions_to_steps():
+    values = series(np.full(60, 0.3))
+    steps = np.arange(100, 100 + len(values))
+    result = classify(values, 100 + PRE, R, steps=steps)
+    assert result.fell_below_step == 100 + PRE + 1
+    assert result.regime == "collapse"
+
+
+@pytest.mark.parametrize(
+    ("k", "n", "low", "high"),
+    [(5, 10, 0.2366, 0.7634), (0, 10, 0.0, 0.2775), (10, 10, 0.7225, 1.0), (1, 20, 0.0089, 0.2361)],
+)
+def test_wilson_known_values(k, n, low, high):
+    labels = ["growth"] * k + ["stall"] * (n - k)
+    table = regime_probabilities(labels).set_index("regime")
+    assert table.loc["growth", "share"] == pytest.approx(k / n)
+    assert table.loc["growth", "ci_low"] == pytest.approx(low, abs=5e-5)
+    assert table.loc["growth", "ci_high"] == pytest.approx(high, abs=5e-5)
+
+
+def test_probabilities_cover_all_regimes():
+    table = regime_probabilities(["collapse", "collapse", "growth"])
+    assert list(table["regime"]) == list(REGIMES)
+    assert table["count"].sum() == 3
+    assert table["share"].sum() == pytest.approx(1.0)
+    with pytest.raises(ValueError, match="unknown regime"):
+        regime_probabilities(["boom"])
+    with pytest.raises(ValueError):
+        regime_probabilities([])
+
+
+def frame_of(providers, revenue=1.0, emission=2.0):
+    n = len(providers)
+    return pd.DataFrame({
+        "run": 0, "step": np.arange(n), "providers": providers, "capacity": np.asarray(providers) * 10,
+        "users": np.full(n, 50.0), "price": np.linspace(1.0, 2.0, n), "revenue_usd": np.full(n, revenue),
+        "emission_usd": np.full(n, emission),
+    })
+
+
+def test_summarise_run_synthetic():
+    scenario = scenario_from_dict({})
+    providers = series(np.full(60, 0.3), pre_steps=52)
+    summary = summarise_run(frame_of(providers), scenario, None)
+    assert summary["regime"] == "collapse"
+    assert summary["regime_capacity"] == "collapse"
+    assert summary["regime_users"] == "stall"
+    assert summary["regime_price"] == "growth"
+    assert summary["pre_shock_step"] == 52
+    assert summary["time_to_collapse"] == 1
+    assert summary["subsidy_ratio"] == pytest.approx(2.0)
+    assert summary["final_providers"] == pytest.approx(30.0)
+    assert summarise_run(frame_of(providers, revenue=0.0), scenario)["subsidy_ratio"] is None
+
+
+def test_pre_shock_step_uses_realised_start():
+    base = load_scenario(ROOT / "params" / "base.yaml")
+    assert pre_shock_step(base) == base.regimes.reference_step
+    jittered = scenario_from_dict({"shocks": [{"type": "price_crash", "start": 40, "size": 0.5,
+                                               "start_jitter_steps": 10}]})
+    starts = {pre_shock_step(jittered, replicate=r) for r in range(20)}
+    assert starts <= set(range(40, 51)) and len(starts) > 1
+
+
+def test_run_replicates_batch_matches_single_runs():
+    from models import engines
+
+    crash = load_scenario(ROOT / "params" / "base_crash.yaml")
+    frame, summary = run_replicates(crash, "batch", replicates=3, steps=60)
+    assert len(summary) == 3 and set(frame["run"]) == {0, 1, 2}
+    one = engines.run(crash, "batch", replicate=2, steps=60)
+    mine = frame[frame["run"] == 2].reset_index(drop=True)
+    np.testing.assert_allclose(mine["providers"], one["providers"])
+    assert (summary["pre_shock_step"] == 52).all()
