@@ -1,0 +1,208 @@
+"""Sweeps: specs, Dask execution (local and external cluster), resume after SIGKILL, result store."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import yaml
+
+from models.experiments import load, load_sweep, points, run_sweep, sweep_main
+from models.experiments.store import VOLATILE_COLUMNS
+from models.params import ParameterError
+
+ROOT = Path(__file__).resolve().parents[1]
+SMOKE = ROOT / "params" / "sweeps" / "smoke.yaml"
+BASE = ROOT / "params" / "base_crash.yaml"
+DASK = Path(sys.executable).parent / "dask"
+
+
+def comparable(summary: pd.DataFrame) -> pd.DataFrame:
+    return summary.drop(columns=[c for c in VOLATILE_COLUMNS if c in summary]).reset_index(drop=True)
+
+
+def write_spec(path: Path, **fields) -> Path:
+    spec = {
+        "name": "t", "base": str(BASE), "sampler": "grid", "replicates": 2, "engine": "batch", "steps": 80,
+        "seed": 7, "parameters": {"market.liquidity_usd": {"values": [30000.0, 90000.0]}},
+    }
+    spec.update(fields)
+    path.write_text(yaml.safe_dump(spec))
+    return path
+
+
+def args_for(spec, out, **kw) -> argparse.Namespace:
+    return argparse.Namespace(spec=str(spec), workers=kw.get("workers", 1), scheduler=kw.get("scheduler"),
+                              out=str(out), no_resume=kw.get("no_resume", False))
+
+
+@pytest.fixture(scope="module")
+def reference(tmp_path_factory):
+    """The smoke sweep on a 2-worker LocalCluster."""
+    out = tmp_path_factory.mktemp("ref")
+    path = run_sweep(load_sweep(SMOKE), workers=2, out=out, progress=False)
+    return path, load("smoke", out)
+
+
+# --- specs -------------------------------------------------------------------------------------------
+
+
+def test_points_are_deterministic_and_sized(tmp_path):
+    smoke = load_sweep(SMOKE)
+    assert len(points(smoke)) == 4 and points(smoke) == points(load_sweep(SMOKE))
+    lhs = load_sweep(write_spec(tmp_path / "l.yaml", sampler="latin_hypercube", samples=10, parameters={
+        "market.liquidity_usd": {"low": 2e4, "high": 2e5}, "providers.exit_patience_steps": {"low": 1, "high": 9}}))
+    pts = points(lhs)
+    assert len(pts) == 10 and pts == points(lhs)
+    assert all(isinstance(p["providers.exit_patience_steps"], int) for p in pts)
+    sob = load_sweep(write_spec(tmp_path / "s.yaml", sampler="sobol", samples=8, parameters={
+        "market.liquidity_usd": {"low": 2e4, "high": 2e5}, "providers.opex_usd_per_step": {"low": 2.0, "high": 9.0}}))
+    assert len(points(sob)) == 8 * (2 + 2)
+    assert len(points(load_sweep(ROOT / "params" / "sweeps" / "crash_boundary.yaml"))) == 512
+
+
+@pytest.mark.parametrize(
+    ("fields", "needle"),
+    [
+        ({"parameters": {"market.no_such_field": {"values": [1.0]}}}, "parameters.market.no_such_field"),
+        ({"parameters": {"market.liquidity_usd": {"values": []}}}, "parameters.market.liquidity_usd"),
+        ({"parameters": {"market.liquidity_usd": {"low": 5.0, "high": 5.0}}, "sampler": "latin_hypercube",
+          "samples": 4}, "parameters.market.liquidity_usd"),
+        ({"replicates": 0}, "replicates"),
+        ({"parameters": {"market.liquidity_usd": {"values": [-1.0]}}}, "parameters.market.liquidity_usd"),
+        ({"overrides": {"nope.x": 1}}, "overrides.nope.x"),
+        ({"steps": 40}, "steps"),  # the crash at step 52 would be beyond the horizon
+    ],
+)
+def test_invalid_spec_exits_2_and_writes_nothing(tmp_path, capsys, fields, needle):
+    spec = write_spec(tmp_path / "bad.yaml", **fields)
+    with pytest.raises(ParameterError):
+        load_sweep(spec)
+    out = tmp_path / "out"
+    assert sweep_main(args_for(spec, out)) == 2
+    err = capsys.readouterr().err
+    assert str(spec) in err and needle in err
+    assert not out.exists()
+
+
+# --- execution ---------------------------------------------------------------------------------------
+
+
+def test_smoke_sweep_local_cluster(reference):
+    path, res = reference
+    summary = res.summary
+    assert len(summary) == 4 * 2 and summary["run_id"].is_unique
+    assert list(summary[["point", "replicate"]].itertuples(index=False, name=None)) == \
+        [(p, r) for p in range(4) for r in range(2)]
+    assert {"market.liquidity_usd", "providers.opex_usd_per_step", "regime", "final_price"} <= set(summary)
+    assert len(list((path / "runs").glob("*.json"))) == 8 and len(list((path / "runs").glob("*.parquet"))) == 8
+    assert not list(path.rglob("*.tmp"))
+    manifest = res.manifest
+    assert manifest["status"] == "complete" and manifest["root_seed"] == 2024 and len(manifest["spec_hash"]) == 64
+    assert "git_commit" in manifest["provenance"] and manifest["provenance"]["packages"]["dask"]
+    ts = res.timeseries(columns=["run", "step", "price"], filter={"point": [1, 2]})
+    assert len(ts) == 4 * 81 and set(ts["run"]) == set(summary.loc[summary.point.isin([1, 2]), "run_id"])
+
+
+def test_one_worker_gives_the_same_summary(reference, tmp_path):
+    run_sweep(load_sweep(SMOKE), workers=1, out=tmp_path, progress=False)
+    pd.testing.assert_frame_equal(comparable(load("smoke", tmp_path).summary), comparable(reference[1].summary))
+
+
+def test_resume_skips_stored_runs_and_no_resume_recomputes(reference, tmp_path):
+    spec = load_sweep(SMOKE)
+    path = run_sweep(spec, workers=1, out=tmp_path, progress=False)
+    first = {p.name: p.stat().st_mtime_ns for p in (path / "runs").iterdir()}
+    victim = sorted(first)[0]
+    (path / "runs" / victim).unlink()
+    (path / "runs" / ".leftover.json.abc.tmp").write_text("{partial")
+    run_sweep(spec, workers=1, out=tmp_path, progress=False)
+    after = {p.name: p.stat().st_mtime_ns for p in (path / "runs").iterdir()}
+    assert set(after) == set(first)
+    stem = victim.split(".")[0]
+    assert sorted(n for n in after if after[n] != first[n]) == [f"{stem}.json", f"{stem}.parquet"]
+    run_sweep(spec, workers=1, out=tmp_path, resume=False, progress=False)
+    assert all((path / "runs" / n).stat().st_mtime_ns != after[n] for n in after)
+    pd.testing.assert_frame_equal(comparable(load("smoke", tmp_path).summary), comparable(reference[1].summary))
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_external_dask_cluster_gives_the_same_summary(reference, tmp_path):
+    from distributed import Client
+
+    port = _free_port()
+    address = f"tcp://127.0.0.1:{port}"
+    procs = []
+    try:
+        procs.append(subprocess.Popen([str(DASK), "scheduler", "--host", "127.0.0.1", "--port", str(port),
+                                       "--no-dashboard"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+        for i in range(2):
+            procs.append(subprocess.Popen(
+                [str(DASK), "worker", address, "--nthreads", "1", "--nworkers", "1", "--no-dashboard",
+                 "--name", f"w{i}"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+        with Client(address, timeout="30s") as client:
+            client.wait_for_workers(2, timeout=60)
+        run_sweep(load_sweep(SMOKE), scheduler=address, out=tmp_path, progress=False)
+    finally:
+        for p in reversed(procs):
+            p.terminate()
+        for p in procs:
+            try:
+                p.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                p.kill()
+    pd.testing.assert_frame_equal(comparable(load("smoke", tmp_path).summary), comparable(reference[1].summary))
+
+
+def test_sigkill_then_resume_equals_uninterrupted(tmp_path):
+    spec = write_spec(tmp_path / "big.yaml", name="big", steps=260, replicates=30, keep="timeseries", parameters={
+        "market.liquidity_usd": {"values": [20000.0, 50000.0, 120000.0, 300000.0]},
+        "providers.opex_usd_per_step": {"values": [3.0, 5.0, 7.0, 9.0, 11.0]}})
+    total = 4 * 5 * 30
+    killed_out, clean_out = tmp_path / "killed", tmp_path / "clean"
+    runs = killed_out / "big" / "runs"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "models.cli", "sweep", str(spec), "--workers", "2", "--out", str(killed_out)],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True, cwd=tmp_path)
+    try:
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline and len(list(runs.glob("*.json"))) < 40:
+            time.sleep(0.02)
+        os.killpg(proc.pid, signal.SIGKILL)
+    finally:
+        proc.wait(timeout=30)
+    for _ in range(200):  # the whole process group (client, nannies, workers) is gone
+        try:
+            os.killpg(proc.pid, 0)
+            time.sleep(0.05)
+        except ProcessLookupError:
+            break
+    else:
+        pytest.fail("processes of the killed sweep survive")
+    done_at_kill = len(list(runs.glob("*.json")))
+    assert 40 <= done_at_kill < total, "the sweep finished before it could be killed; make it bigger"
+    assert not (killed_out / "big" / "summary.parquet").exists()
+
+    run_sweep(load_sweep(spec), workers=2, out=killed_out, progress=False)
+    run_sweep(load_sweep(spec), workers=2, out=clean_out, progress=False)
+    files = {p.name for p in runs.iterdir()}
+    assert files == {p.name for p in (clean_out / "big" / "runs").iterdir()}
+    assert len(files) == 2 * total and not [f for f in files if f.startswith(".") or f.endswith(".tmp")]
+    resumed, clean = load("big", killed_out), load("big", clean_out)
+    assert len(resumed.summary) == total and resumed.summary["run_id"].is_unique
+    pd.testing.assert_frame_equal(comparable(resumed.summary), comparable(clean.summary))
+    some = sorted(files)[0].split(".")[0]
+    pd.testing.assert_frame_equal(resumed.timeseries(filter={"run": some}), clean.timeseries(filter={"run": some}))
