@@ -6,8 +6,9 @@ import mesa
 import numpy as np
 import pandas as pd
 import pytest
+from ledger_checks import check_ledger
 
-from models import engines, ledger
+from models import engines
 from models.abm.agents import ACTIVE, PENDING, POTENTIAL, Provider, Speculator, User, split_fills
 from models.abm.model import DePINModel, run_abm
 from models.exogenous import run_seed_sequence, sample_exogenous
@@ -15,13 +16,6 @@ from models.mechanisms import amm
 from models.params import with_overrides
 from models.sd import economy
 
-ACCOUNTS = list(ledger.TOKEN_ACCOUNTS)
-NON_NEGATIVE = [
-    "price", "supply", "circulating", "unvested", "treasury", "minted", "burned", "providers",
-    "pending_providers", "capacity", "users", "potential_users", "demand", "served", "revenue_usd",
-    "amm_tokens", "amm_usd", "provider_tokens", "speculator_tokens", "speculator_usd", "vested_holders",
-    "other_holders",
-]
 SHOCKS = [
     {"type": "demand_drop", "start": 12, "size": 0.5, "duration": 6},
     {"type": "price_crash", "start": 20, "size": 0.6},
@@ -45,15 +39,6 @@ def tiny(base_scenario):
         },
     )
 
-
-def check_ledger(frame: pd.DataFrame) -> None:
-    held = frame[ACCOUNTS].sum(axis=1)
-    np.testing.assert_allclose(held, frame["supply"], rtol=1e-9)
-    d_supply = frame["supply"].diff().iloc[1:]
-    np.testing.assert_allclose(d_supply, (frame["minted"] - frame["burned"]).iloc[1:], rtol=1e-9, atol=1e-6)
-    assert (frame[NON_NEGATIVE] >= -1e-9).all().all(), frame[NON_NEGATIVE].min()[lambda s: s < 0]
-    assert (frame["served"] <= frame["capacity"] + 1e-9).all()
-    assert (frame["users"] <= frame["potential_users"] + 1e-9).all()
 
 
 def run_model(scenario, seed=0, steps=None):

@@ -5,29 +5,12 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from ledger_checks import check_ledger
 
-from models import engines, ledger
+from models import engines
 from models.exogenous import run_seed_sequence, sample_exogenous
 from models.params import with_overrides
 from models.sd.batch import run_batch
-
-ACCOUNTS = list(ledger.TOKEN_ACCOUNTS)
-NON_NEGATIVE = [
-    "price", "supply", "circulating", "unvested", "treasury", "minted", "burned", "providers",
-    "pending_providers", "capacity", "users", "demand", "served", "revenue_usd", "amm_tokens", "amm_usd",
-    "provider_tokens", "speculator_tokens", "speculator_usd", "vested_holders", "other_holders",
-]
-
-
-def check_ledger(frame: pd.DataFrame) -> None:
-    """Supply equals the sum of the accounts, changes by minted - burned, and nothing goes negative."""
-    for _, run in frame.groupby("run"):
-        held = run[ACCOUNTS].sum(axis=1)
-        np.testing.assert_allclose(held, run["supply"], rtol=1e-9)
-        d_supply = run["supply"].diff().iloc[1:]
-        np.testing.assert_allclose(d_supply, (run["minted"] - run["burned"]).iloc[1:], rtol=1e-9, atol=1e-6)
-    assert (frame[NON_NEGATIVE] >= -1e-9).all().all(), frame[NON_NEGATIVE].min()[lambda s: s < 0]
-    assert (frame["served"] <= frame["capacity"] + 1e-9).all()
 
 
 @pytest.mark.parametrize("engine", ["batch", "cadcad"])
