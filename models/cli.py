@@ -1,12 +1,14 @@
 """Command line: ``depin validate | run | sweep | report``.
 
-Exit codes: 0 success, 1 a run or notebook failed, 2 bad input (parameter file or arguments). Bad
-input is reported as ``file: field.path: problem`` on stderr, and nothing is written.
+Exit codes: 0 success, 1 a run, sweep or notebook failed (or a reproduction differs), 2 bad input
+(parameter file, arguments, an output location that cannot be used), 130 Ctrl-C. Every error is one line
+on stderr (``error: file: field.path: problem``), and bad input writes nothing.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from pathlib import Path
@@ -17,7 +19,23 @@ EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
 
 def _error(message: str) -> None:
-    print(f"error: {message}", file=sys.stderr)
+    """One line on stderr, whatever the message holds."""
+    print("error: " + "; ".join(line.strip() for line in str(message).splitlines() if line.strip()), file=sys.stderr)
+
+
+def _count(minimum: int):
+    """An argparse type: an integer of at least ``minimum``."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"must be at least {minimum}, got {value}")
+        return value
+
+    return parse
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
@@ -34,71 +52,135 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 
 def default_run_dir(scenario_name: str, engine: str, seed: int) -> Path:
-    """``results/runs/<scenario>-<engine>-<seed>`` under the working directory."""
+    """``results/runs/<scenario>-<engine>-<seed>`` under the working directory (names are never paths)."""
     return Path("results") / "runs" / f"{scenario_name}-{engine}-{seed}"
 
 
-def cmd_run(args: argparse.Namespace) -> int:
-    """Run one scenario once, write its time series and a summary."""
-    from models import engines
-    from models.analysis.regimes import pre_shock_step, summarise_run
-    from models.io import atomic_write_json, atomic_write_parquet, provenance
-    from models.params import load_scenario
+def _fmt(value, spec: str) -> str:
+    return "n/a" if value is None else format(value, spec)
 
+
+def cmd_run(args: argparse.Namespace) -> int:
+    """Run one scenario once (or reproduce a run or a sweep row), write its time series and a summary."""
+    from models import runs
+    from models.params import check_engine_limits, load_scenario
+
+    point, replicate, extra = 0, 0, {}
+    expected_hash = None
     try:
-        scenario = load_scenario(args.scenario)
+        if args.from_summary:
+            scenario, recorded = runs.load_summary(args.from_summary)
+            engine, source = recorded["engine"], str(args.from_summary)
+            point, replicate = int(recorded.get("point", 0)), int(recorded.get("replicate", 0))
+            expected_hash = recorded.get("timeseries_content_sha256")
+            scenario = with_seed(scenario, recorded["seed"], source)
+        elif args.point is not None or args.replicate is not None:
+            if args.scenario is None:
+                raise ParameterError("--point/--replicate need a sweep spec file")
+            scenario, engine, task, extra = runs.sweep_run(args.scenario, args.point or 0, args.replicate or 0)
+            point, replicate, source = task[1], task[2], str(args.scenario)
+        else:
+            if args.scenario is None:
+                raise ParameterError("give a scenario file, or --from summary.json")
+            scenario, source, engine = load_scenario(args.scenario), str(args.scenario), "batch"
+        if args.engine is not None:
+            engine = args.engine
+        scenario = with_seed(scenario, args.seed, source)
+        scenario = runs.with_steps(scenario, args.steps, source)
+        check_engine_limits(scenario, engine, source, force=args.force)
     except ParameterError as exc:
         _error(str(exc))
         return EXIT_USAGE
-    seed = scenario.simulation.seed if args.seed is None else args.seed
-    if args.steps is not None and not 1 <= args.steps <= scenario.simulation.steps:
-        _error(f"{args.scenario}: --steps {args.steps}: must be between 1 and simulation.steps "
-               f"({scenario.simulation.steps})")
-        return EXIT_USAGE
-    steps = scenario.simulation.steps if args.steps is None else args.steps
-    out = Path(args.out) if args.out else default_run_dir(scenario.name, args.engine, seed)
-
-    started = time.perf_counter()
+    seed = scenario.simulation.seed
+    if args.out:
+        out = Path(args.out)
+    elif args.from_summary:
+        out = None
+    else:
+        label = f"{extra['sweep']}-p{point}-r{replicate}" if extra else scenario.name
+        out = default_run_dir(label, engine, seed)
     try:
-        frame = engines.run(scenario, args.engine, seed=seed, steps=steps)
+        if out is not None:
+            runs.check_out_dir(out)
+    except runs.OutputError as exc:
+        _error(str(exc))
+        return EXIT_USAGE
+    try:
+        frame, headline, seconds = runs.compute(scenario, engine, point, replicate)
     except ImportError as exc:  # an engine whose optional module is missing in this build
-        _error(f"engine {args.engine!r} is not available: {exc}")
+        _error(f"engine {engine!r} is not available: {exc}")
         return EXIT_FAILED
-    elapsed = time.perf_counter() - started
-    shock = pre_shock_step(scenario, seed=seed, steps=steps)
-    headline = summarise_run(frame, scenario, shock)
-    summary = {
-        "scenario": scenario.name,
-        "scenario_file": str(args.scenario),
-        "engine": args.engine,
-        "seed": seed,
-        "steps": steps,
-        "runtime_seconds": round(elapsed, 3),
-        "results": headline,
-        "parameters": scenario.model_dump(mode="json"),
-        "provenance": provenance(),
-    }
-    # Table first, summary last: a summary.json present means the run directory is complete.
-    atomic_write_parquet(frame, out / "timeseries.parquet")
-    atomic_write_json(out / "summary.json", summary)
+    summary = runs.summary_record(scenario, engine, frame, headline, seconds, source, point, replicate, extra)
+    if out is not None:
+        try:
+            runs.write_outputs(out, frame, summary)
+        except OSError as exc:
+            _error(f"--out {out}: cannot write ({exc.strerror or exc}); previous outputs are unchanged")
+            return EXIT_FAILED
+    where = f" -> {out}" if out is not None else ""
     print(
-        f"{scenario.name} [{args.engine}, seed {seed}, {steps} steps] -> {out}\n"
-        f"  final price {headline['final_price']:.4g} USD, providers {headline['final_providers']:.1f}, "
-        f"users {headline['final_users']:.1f}\n"
-        f"  regime (providers): {headline['regime']}, trough {headline['trough']:.2f} of the step-"
+        f"{scenario.name} [{engine}, seed {seed}, point {point}, replicate {replicate}, "
+        f"{scenario.simulation.steps} steps]{where}\n"
+        f"  final price {_fmt(headline['final_price'], '.4g')} USD, "
+        f"providers {_fmt(headline['final_providers'], '.1f')}, users {_fmt(headline['final_users'], '.1f')}\n"
+        f"  regime (providers): {headline['regime']}, trough {_fmt(headline['trough'], '.2f')} of the step-"
         f"{headline['pre_shock_step']} level"
     )
+    if expected_hash is not None:
+        same = summary["timeseries_content_sha256"] == expected_hash
+        print(f"  reproduction of {args.from_summary}: " + ("identical time series" if same else
+              f"DIFFERENT time series (recorded {expected_hash[:12]}, now "
+              f"{summary['timeseries_content_sha256'][:12]})"))
+        return EXIT_OK if same else EXIT_FAILED
     return EXIT_OK
 
 
-def cmd_sweep(args: argparse.Namespace) -> int:
-    """Run a parameter sweep (implemented in ``models.experiments.runner``)."""
+def with_seed(scenario, seed: int | None, source: str):
+    """The scenario with ``simulation.seed`` replaced (validated), or unchanged when ``seed`` is None."""
+    from models.params import with_overrides
+
+    if seed is None or seed == scenario.simulation.seed:
+        return scenario
     try:
-        from models.experiments.runner import sweep_main
-    except ImportError as exc:
-        _error(f"sweeps are not available in this build ({exc})")
+        return with_overrides(scenario, {"simulation.seed": int(seed)})
+    except ParameterError as exc:
+        raise ParameterError(f"{source}: --seed {seed}: {str(exc).replace('<overrides>: ', '')}") from None
+
+
+def cmd_sweep(args: argparse.Namespace) -> int:
+    """Run a parameter sweep on Dask (``models.experiments.runner.run_sweep``)."""
+    from models.experiments.cluster import ClusterError, check_scheduler_address
+    from models.experiments.lock import StoreError
+    from models.experiments.runner import SweepFailed, SweepInterrupted, run_sweep
+    from models.experiments.spec import load_sweep, points
+
+    try:
+        spec = load_sweep(args.spec, force=args.force)
+        address = args.scheduler or os.environ.get("DASK_SCHEDULER_ADDRESS")
+        if address:
+            check_scheduler_address(address)
+    except (ParameterError, ValueError) as exc:
+        _error(str(exc))
+        return EXIT_USAGE
+    started = time.perf_counter()
+    try:
+        root = run_sweep(spec, workers=args.workers, scheduler=args.scheduler, out=args.out or "results",
+                         resume=not args.no_resume, allow_mixed=args.allow_mixed, force=args.force)
+    except (ParameterError, StoreError) as exc:
+        _error(str(exc))
+        return EXIT_USAGE
+    except ClusterError as exc:
+        _error(str(exc))
         return EXIT_FAILED
-    return sweep_main(args)
+    except SweepInterrupted as exc:
+        _error(str(exc))
+        return exc.exit_code
+    except SweepFailed as exc:
+        _error(str(exc))
+        return EXIT_FAILED
+    print(f"{spec.name}: {spec.replicates} replicates x {len(points(spec))} points ({spec.engine}) -> {root} "
+          f"in {time.perf_counter() - started:.1f} s")
+    return EXIT_OK
 
 
 def cmd_report(args: argparse.Namespace) -> int:
@@ -123,20 +205,31 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_validate)
 
     p = sub.add_parser("run", help="run one scenario once and write timeseries.parquet + summary.json")
-    p.add_argument("scenario", help="scenario YAML file")
-    p.add_argument("--engine", choices=ENGINES, default="batch", help="engine (default: batch)")
-    p.add_argument("--seed", type=int, default=None, help="root seed (default: simulation.seed)")
-    p.add_argument("--steps", type=int, default=None, help="horizon in steps (default: simulation.steps)")
+    p.add_argument("scenario", nargs="?", help="scenario YAML file (a sweep spec with --point/--replicate)")
+    p.add_argument("--engine", choices=ENGINES, default=None,
+                   help="engine (default: batch; with --from or --point, the recorded one)")
+    p.add_argument("--seed", type=_count(0), default=None, help="root seed (default: simulation.seed)")
+    p.add_argument("--steps", type=_count(1), default=None, help="horizon in steps (default: simulation.steps)")
     p.add_argument("--out", default=None, help="output directory (default: results/runs/<name>-<engine>-<seed>)")
+    p.add_argument("--from", dest="from_summary", default=None, metavar="SUMMARY_JSON",
+                   help="reproduce the run a summary.json records and check its time series is identical")
+    p.add_argument("--point", type=_count(0), default=None, help="with a sweep spec: the row's point index")
+    p.add_argument("--replicate", type=_count(0), default=None, help="with a sweep spec: the row's replicate")
+    p.add_argument("--force", action="store_true", help="allow populations above the ABM agent limit")
     p.set_defaults(func=cmd_run)
 
     p = sub.add_parser("sweep", help="run a sweep spec on Dask, resumable")
     p.add_argument("spec", help="sweep YAML file")
-    p.add_argument("--workers", type=int, default=None, help="local Dask workers (default: CPU count)")
+    p.add_argument("--workers", type=_count(1), default=None, help="local Dask workers (default: CPU count)")
     p.add_argument("--scheduler", default=None,
                    help="Dask scheduler address tcp://HOST:PORT (default: $DASK_SCHEDULER_ADDRESS or local)")
     p.add_argument("--out", default=None, help="parent directory of the store (default: results -> results/<sweep>/)")
-    p.add_argument("--no-resume", action="store_true", help="recompute runs already in the store")
+    p.add_argument("--no-resume", action="store_true",
+                   help="recompute everything; the previous store is moved to <name>.replaced-<time>, not deleted")
+    p.add_argument("--allow-mixed", action="store_true",
+                   help="resume even if stored runs were computed by other model code")
+    p.add_argument("--force", action="store_true",
+                   help="run sweeps above the size limit and skip the free-space check")
     p.set_defaults(func=cmd_sweep)
 
     p = sub.add_parser("report", help="execute the notebooks and write an HTML site")
@@ -157,7 +250,11 @@ def main(argv: list[str] | None = None) -> int:
         The process exit code.
     """
     args = build_parser().parse_args(argv)
-    return int(args.func(args) or 0)
+    try:
+        return int(args.func(args) or 0)
+    except KeyboardInterrupt:
+        _error("interrupted by Ctrl-C")
+        return 130
 
 
 if __name__ == "__main__":

@@ -7,16 +7,21 @@ resumed sweep) therefore sees either the old file or the complete new one, never
 
 from __future__ import annotations
 
+import errno
+import functools
+import hashlib
 import json
 import os
 import platform
 import subprocess
 import uuid
-from contextlib import contextmanager
 from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
 from typing import Any
+
+# Errors of the file system rather than of the run: retrying elsewhere in the sweep cannot help.
+STORAGE_ERRNOS = (errno.ENOSPC, errno.EROFS, errno.EDQUOT, errno.EACCES, errno.EPERM)
 
 # Distribution names as pip knows them; the keys are what provenance reports.
 _PACKAGES = {
@@ -30,39 +35,75 @@ _PACKAGES = {
 }
 
 
-@contextmanager
-def _temp_beside(path: Path):
-    """Yield a temporary path in ``path``'s directory; move it onto ``path`` only on success."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp_path = path.parent / f".{path.name}.{uuid.uuid4().hex}.tmp"
-    # O_EXCL: never clobber another writer's temp file; mode 0o666 so the umask applies, as for open()
-    # (mkstemp would leave result files readable by their owner only).
-    os.close(os.open(tmp_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
+def atomic_write_files(contents: dict[str | Path, bytes]) -> list[Path]:
+    """Write several files so that either all of them are replaced or none is.
+
+    Every temporary file is written and fsynced first; only then are they renamed into place, so a
+    failure while writing (a full disk, say) leaves every previous file exactly as it was.
+
+    Args:
+        contents: destination path -> full file content.
+
+    Returns:
+        The destination paths, in the order given.
+    """
+    staged: list[tuple[Path, Path]] = []
     try:
-        yield tmp_path
-        os.replace(tmp_path, path)
+        for dest, data in contents.items():
+            dest = Path(dest)
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            tmp = dest.parent / f".{dest.name}.{uuid.uuid4().hex}.tmp"
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+            staged.append((tmp, dest))
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(data)
+                fh.flush()
+                os.fsync(fh.fileno())
     except BaseException:
-        tmp_path.unlink(missing_ok=True)
+        for tmp, _ in staged:
+            tmp.unlink(missing_ok=True)
         raise
+    for tmp, dest in staged:
+        os.replace(tmp, dest)
+    return [dest for _, dest in staged]
+
+
+def parquet_bytes(frame, metadata: dict[str, str] | None = None) -> bytes:
+    """A pandas DataFrame as Parquet file bytes (pyarrow), index dropped, optional key-value metadata."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    table = pa.Table.from_pandas(frame, preserve_index=False)
+    if metadata:
+        merged = {**(table.schema.metadata or {}), **{k.encode(): v.encode() for k, v in metadata.items()}}
+        table = table.replace_schema_metadata(merged)
+    sink = pa.BufferOutputStream()
+    pq.write_table(table, sink)
+    return sink.getvalue().to_pybytes()
+
+
+def json_bytes(obj: Any) -> bytes:
+    """Indented JSON as bytes; NaN and infinity are refused (they are not JSON)."""
+    return (json.dumps(obj, indent=2, sort_keys=False, allow_nan=False) + "\n").encode("utf-8")
+
+
+def sha256_bytes(data: bytes) -> str:
+    """Hex sha256 of ``data``."""
+    return hashlib.sha256(data).hexdigest()
+
+
+def sha256_file(path: str | Path) -> str:
+    """Hex sha256 of a file's bytes, read in blocks."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 def atomic_write_bytes(path: str | Path, data: bytes) -> Path:
-    """Write ``data`` to ``path`` atomically, creating parent directories.
-
-    Args:
-        path: destination file.
-        data: full file content.
-
-    Returns:
-        The destination path.
-    """
-    path = Path(path)
-    with _temp_beside(path) as tmp:
-        with open(tmp, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-    return path
+    """Write ``data`` to ``path`` atomically (temporary file beside it, fsync, rename), creating parents."""
+    return atomic_write_files({path: data})[0]
 
 
 def atomic_write_text(path: str | Path, text: str, encoding: str = "utf-8") -> Path:
@@ -72,27 +113,12 @@ def atomic_write_text(path: str | Path, text: str, encoding: str = "utf-8") -> P
 
 def atomic_write_json(path: str | Path, obj: Any) -> Path:
     """Write ``obj`` as indented JSON atomically; NaN and infinity are refused (they are not JSON)."""
-    return atomic_write_text(path, json.dumps(obj, indent=2, sort_keys=False, allow_nan=False) + "\n")
+    return atomic_write_bytes(path, json_bytes(obj))
 
 
-def atomic_write_parquet(frame, path: str | Path) -> Path:
-    """Write a pandas DataFrame to Parquet (pyarrow) atomically.
-
-    Args:
-        frame: the table; its index is dropped (tidy frames carry their keys as columns).
-        path: destination ``.parquet`` file.
-
-    Returns:
-        The destination path.
-    """
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
-    path = Path(path)
-    table = pa.Table.from_pandas(frame, preserve_index=False)
-    with _temp_beside(path) as tmp:
-        pq.write_table(table, tmp)
-    return path
+def atomic_write_parquet(frame, path: str | Path, metadata: dict[str, str] | None = None) -> Path:
+    """Write a pandas DataFrame to Parquet (pyarrow) atomically; its index is dropped."""
+    return atomic_write_bytes(path, parquet_bytes(frame, metadata))
 
 
 def git_commit(cwd: str | Path | None = None) -> str | None:
@@ -119,6 +145,39 @@ def package_versions() -> dict[str, str | None]:
     return versions
 
 
+@functools.cache
+def model_code_hash() -> str:
+    """sha256 over the source of the imported ``models`` package (every ``.py`` file, path and bytes).
+
+    Any edit to the economy's code changes it, so results of two model versions are never mixed unawares.
+    """
+    package = Path(__file__).resolve().parent
+    digest = hashlib.sha256()
+    for path in sorted(package.rglob("*.py")):
+        digest.update(path.relative_to(package).as_posix().encode())
+        digest.update(b"\0")
+        digest.update(path.read_bytes())
+        digest.update(b"\0")
+    return digest.hexdigest()
+
+
+def model_version() -> dict[str, Any]:
+    """The model code a result comes from: code hash, git commit, and whether ``models/`` had local edits."""
+    from models import MODEL_VERSION
+
+    package = Path(__file__).resolve().parent
+    dirty = None
+    try:
+        out = subprocess.run(["git", "status", "--porcelain", "--", "."], cwd=package, capture_output=True,
+                             text=True, timeout=10, check=False)
+        if out.returncode == 0:
+            dirty = bool(out.stdout.strip())
+    except (OSError, subprocess.SubprocessError):
+        pass
+    return {"model_version": MODEL_VERSION, "code_hash": model_code_hash(), "git_commit": git_commit(),
+            "dirty": dirty}
+
+
 def provenance() -> dict[str, Any]:
     """Where a result came from: git commit, package versions, Python version and a UTC timestamp.
 
@@ -130,6 +189,7 @@ def provenance() -> dict[str, Any]:
         "git_commit": git_commit(),
         "package_version": __version__,
         "model_version": MODEL_VERSION,
+        "code_hash": model_code_hash(),
         "packages": package_versions(),
         "python": platform.python_version(),
         "created_utc": datetime.now(UTC).isoformat(timespec="seconds"),

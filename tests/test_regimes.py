@@ -109,6 +109,86 @@ def test_short_horizon_and_zero_level():
     assert zero.regime == "stall" and np.isnan(zero.final_ratio)
 
 
+def test_died_before_the_reference_step_is_collapse():
+    # 80 until step 30, then down 8 a step to 0 at step 40, dead at the reference step 52 and after
+    values = np.r_[np.full(31, 80.0), np.linspace(80.0, 0.0, 11)[1:], np.zeros(70)]
+    assert values[39] == pytest.approx(8.0) and values[40] == 0 and values[52] == 0
+    result = classify(values, 52, R)
+    assert result.regime == "collapse"
+    assert result.pre_step == 52
+    # judged against the last positive level before the reference (8 at step 39), so the fall is the death
+    assert result.level_step == 39 and result.pre_level == pytest.approx(8.0)
+    assert result.fell_below_step == 40
+    assert result.trough == 0.0 and result.final_ratio == 0.0
+    # a sudden death: the last positive level is the full level
+    sudden = classify(np.r_[np.full(31, 80.0), np.zeros(80)], 52, R)
+    assert (sudden.regime, sudden.level_step, sudden.pre_level, sudden.fell_below_step) == ("collapse", 30, 80.0, 31)
+
+
+def test_died_before_the_reference_step_then_revived():
+    values = np.r_[np.full(20, 50.0), np.zeros(40), np.full(40, 45.0)]  # dead at 52, back to 90% later
+    result = classify(values, 52, R)
+    assert result.level_step == 19 and result.fell_below_step == 20
+    assert result.regime == "recovery" and result.final_ratio == pytest.approx(0.9)
+
+
+def test_never_positive_is_stall_with_nan():
+    for values in (np.zeros(100), np.r_[np.zeros(60), np.full(40, 10.0)], np.full(100, -1.0)):
+        result = classify(values, 52, R)
+        assert result.regime == "stall"
+        assert result.fell_below_step is None
+        assert np.isnan(result.trough) and np.isnan(result.final_ratio)
+    # short horizon: the last step stands in for the reference and was never positive
+    assert classify(np.zeros(20), 52, R).regime == "stall"
+
+
+def test_summarise_run_never_positive_gives_none():
+    from models.analysis.regimes import format_ratio, headline_table
+
+    scenario = scenario_from_dict({})
+    summary = summarise_run(frame_of(np.zeros(120)), scenario)
+    assert summary["regime"] == "stall" and summary["regime_capacity"] == "stall"
+    for key in ("trough", "final_ratio", "fell_below_step", "time_to_collapse", "trough_capacity",
+                "final_ratio_capacity"):
+        assert summary[key] is None, key
+    assert format_ratio(summary["trough"]) == "n/a"
+    assert format_ratio(0.25) == "0.25" and format_ratio(float("nan")) == "n/a"
+    table = headline_table(pd.DataFrame([{"scenario": "s", **summary}] * 2))
+    assert np.isnan(table.loc["s", "trough"]) and table.loc["s", "regimes"] == "stall: 2"
+
+
+def test_summarise_run_died_before_reference():
+    scenario = scenario_from_dict({})
+    providers = np.r_[np.full(11, 100.0), np.zeros(109)]
+    summary = summarise_run(frame_of(providers), scenario)
+    assert summary["regime"] == "collapse" and summary["regime_capacity"] == "collapse"
+    assert summary["pre_shock_step"] == 52 and summary["fell_below_step"] == 11
+    assert summary["trough"] == 0.0 and summary["final_ratio"] == 0.0
+    assert summary["time_to_collapse"] == 11 - 52  # negative: fell before the shock
+
+
+def test_engine_run_dead_before_reference_is_collapse():
+    from models import engines
+    from models.params import with_overrides
+
+    base = load_scenario(ROOT / "params" / "base.yaml")
+    doomed = with_overrides(base, {
+        "providers.opex_usd_per_step": 1e6, "providers.entry_max_rate": 0.0,
+        "providers.exit_rate_when_unprofitable": 1.0, "providers.exit_patience_steps": 1,
+    })
+    frame = engines.run(doomed, "batch", steps=80)
+    ref = pre_shock_step(doomed)
+    assert ref == 52
+    at_ref = frame.loc[frame["step"] == ref, "providers"]
+    assert len(at_ref) == 1 and at_ref.iloc[0] == 0  # really dead at the reference step
+    assert frame.loc[frame["step"] == 0, "providers"].iloc[0] > 0
+    summary = summarise_run(frame, doomed, ref)
+    assert summary["regime"] == "collapse"
+    assert summary["fell_below_step"] is not None and 0 < summary["fell_below_step"] < ref
+    assert summary["trough"] == 0.0 and summary["final_ratio"] == 0.0
+    assert summary["final_providers"] == 0
+
+
 def test_steps_argument_maps_positions_to_steps():
     values = series(np.full(60, 0.3))
     steps = np.arange(100, 100 + len(values))

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import argparse
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -13,35 +11,14 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-import yaml
+from sweep_helpers import comparable, dask_cluster, write_spec
 
-from models.experiments import load, load_sweep, points, run_sweep, sweep_main
-from models.experiments.store import VOLATILE_COLUMNS
+from models.cli import main
+from models.experiments import load, load_sweep, points, run_sweep
 from models.params import ParameterError
 
 ROOT = Path(__file__).resolve().parents[1]
 SMOKE = ROOT / "params" / "sweeps" / "smoke.yaml"
-BASE = ROOT / "params" / "base_crash.yaml"
-DASK = Path(sys.executable).parent / "dask"
-
-
-def comparable(summary: pd.DataFrame) -> pd.DataFrame:
-    return summary.drop(columns=[c for c in VOLATILE_COLUMNS if c in summary]).reset_index(drop=True)
-
-
-def write_spec(path: Path, **fields) -> Path:
-    spec = {
-        "name": "t", "base": str(BASE), "sampler": "grid", "replicates": 2, "engine": "batch", "steps": 80,
-        "seed": 7, "parameters": {"market.liquidity_usd": {"values": [30000.0, 90000.0]}},
-    }
-    spec.update(fields)
-    path.write_text(yaml.safe_dump(spec))
-    return path
-
-
-def args_for(spec, out, **kw) -> argparse.Namespace:
-    return argparse.Namespace(spec=str(spec), workers=kw.get("workers", 1), scheduler=kw.get("scheduler"),
-                              out=str(out), no_resume=kw.get("no_resume", False))
 
 
 @pytest.fixture(scope="module")
@@ -87,7 +64,7 @@ def test_invalid_spec_exits_2_and_writes_nothing(tmp_path, capsys, fields, needl
     with pytest.raises(ParameterError):
         load_sweep(spec)
     out = tmp_path / "out"
-    assert sweep_main(args_for(spec, out)) == 2
+    assert main(["sweep", str(spec), "--workers", "1", "--out", str(out)]) == 2
     err = capsys.readouterr().err
     assert str(spec) in err and needle in err
     assert not out.exists()
@@ -123,7 +100,7 @@ def test_resume_skips_stored_runs_and_no_resume_recomputes(reference, tmp_path):
     first = {p.name: p.stat().st_mtime_ns for p in (path / "runs").iterdir()}
     victim = sorted(first)[0]
     (path / "runs" / victim).unlink()
-    (path / "runs" / ".leftover.json.abc.tmp").write_text("{partial")
+    (path / "runs" / f".{victim}.{'ab' * 16}.tmp").write_text("{partial")  # a writer killed mid-write
     run_sweep(spec, workers=1, out=tmp_path, progress=False)
     after = {p.name: p.stat().st_mtime_ns for p in (path / "runs").iterdir()}
     assert set(after) == set(first)
@@ -131,39 +108,15 @@ def test_resume_skips_stored_runs_and_no_resume_recomputes(reference, tmp_path):
     assert sorted(n for n in after if after[n] != first[n]) == [f"{stem}.json", f"{stem}.parquet"]
     run_sweep(spec, workers=1, out=tmp_path, resume=False, progress=False)
     assert all((path / "runs" / n).stat().st_mtime_ns != after[n] for n in after)
+    # --no-resume never deletes: the previous store was moved aside, whole
+    (aside,) = tmp_path.glob("smoke.replaced-*")
+    assert {p.name for p in (aside / "runs").iterdir()} == set(after)
     pd.testing.assert_frame_equal(comparable(load("smoke", tmp_path).summary), comparable(reference[1].summary))
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def test_external_dask_cluster_gives_the_same_summary(reference, tmp_path):
-    from distributed import Client
-
-    port = _free_port()
-    address = f"tcp://127.0.0.1:{port}"
-    procs = []
-    try:
-        procs.append(subprocess.Popen([str(DASK), "scheduler", "--host", "127.0.0.1", "--port", str(port),
-                                       "--no-dashboard"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
-        for i in range(2):
-            procs.append(subprocess.Popen(
-                [str(DASK), "worker", address, "--nthreads", "1", "--nworkers", "1", "--no-dashboard",
-                 "--name", f"w{i}"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
-        with Client(address, timeout="30s") as client:
-            client.wait_for_workers(2, timeout=60)
+    with dask_cluster(workers=2) as address:
         run_sweep(load_sweep(SMOKE), scheduler=address, out=tmp_path, progress=False)
-    finally:
-        for p in reversed(procs):
-            p.terminate()
-        for p in procs:
-            try:
-                p.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                p.kill()
     pd.testing.assert_frame_equal(comparable(load("smoke", tmp_path).summary), comparable(reference[1].summary))
 
 
@@ -195,9 +148,15 @@ def test_sigkill_then_resume_equals_uninterrupted(tmp_path):
     done_at_kill = len(list(runs.glob("*.json")))
     assert 40 <= done_at_kill < total, "the sweep finished before it could be killed; make it bigger"
     assert not (killed_out / "big" / "summary.parquet").exists()
+    # the manifest still says running, but nobody holds the lock: the status reads the truth
+    assert load("big", killed_out).manifest["status"] == "running"
+    assert load("big", killed_out).status == "interrupted"
 
     run_sweep(load_sweep(spec), workers=2, out=killed_out, progress=False)
     run_sweep(load_sweep(spec), workers=2, out=clean_out, progress=False)
+    resumed_manifest = load("big", killed_out).manifest
+    assert resumed_manifest["status"] == "complete" and resumed_manifest["stale_lock"]["pid"] == proc.pid
+    assert not (killed_out / ".big.lock").exists()
     files = {p.name for p in runs.iterdir()}
     assert files == {p.name for p in (clean_out / "big" / "runs").iterdir()}
     assert len(files) == 2 * total and not [f for f in files if f.startswith(".") or f.endswith(".tmp")]

@@ -129,7 +129,9 @@ class DePINModel(mesa.Model):
         sold = Provider.sell_amounts(self, rows, reward, p)
         paid = pool if has_capacity else 0.0
         s_paid = {**s, "provider_tokens": s["provider_tokens"] + paid, "treasury": s["treasury"] + pool - paid}
-        changes, _ = ledger.sell_into_pool(s_paid, "provider_tokens", _one(sold.sum()), P["market.fee"])
+        # the sum of agents' sales can round above what was paid: never sell more than is held
+        total_sold = np.minimum(_one(sold.sum()), s_paid["provider_tokens"])
+        changes, _ = ledger.sell_into_pool(s_paid, "provider_tokens", total_sold, P["market.fee"])
         table["tokens"][rows] += reward - sold
         table["margin_usd"][rows] = margin
         table["loss_streak"][rows] = provider_rules.loss_streak(table["loss_streak"][rows], margin)
@@ -183,8 +185,10 @@ class DePINModel(mesa.Model):
         Speculator.choose_strategies(self, beliefs["shares"][0])
         table = self.tables["speculators"]
         orders = Speculator.desired_orders(self, slice(None), beliefs["signals"][0], p)
+        # as in the aggregate: the pooled buy can round above the pooled cash, so cap it there
+        net_order = np.minimum(_one(orders.sum()), s["speculator_usd"])
         d_tok, d_usd, x, y = amm.signed_trade(
-            s["amm_tokens"], s["amm_usd"], _one(orders.sum()), P["market.fee"], s["speculator_tokens"]
+            s["amm_tokens"], s["amm_usd"], net_order, P["market.fee"], s["speculator_tokens"]
         )
         tok_each, usd_each = split_fills(orders, d_tok[0], d_usd[0], p)
         # clip float dust when an agent sells its whole holding

@@ -9,6 +9,14 @@ scenario has no shock. Thresholds come from ``scenario.regimes``:
 - ``recovery``: fell below ``collapse_level`` at some point and ends at or above ``recovery_level``;
 - ``growth``: never fell below ``collapse_level`` and ends above ``growth_level``;
 - ``stall``: everything else.
+
+A network that dies before the reference step (the series was positive at some earlier step and is
+<= 0 at the reference step) is judged against its **last positive level before the reference step**, so
+a run that died and stays dead is ``collapse``, with ``fell_below_step`` the first step below
+``collapse_level`` x that level (earlier than the reference step), ``trough`` 0 and ``final_ratio`` 0.
+A series that is never positive up to the reference step (for example no providers until later) has no
+level to compare with: it is ``stall`` with NaN ratios (None in :func:`summarise_run`), as is a
+non-finite reference level.
 """
 
 from __future__ import annotations
@@ -31,11 +39,14 @@ class RegimeResult:
 
     Attributes:
         regime: one of ``REGIMES``.
-        pre_step: step whose value is the reference level.
-        pre_level: the reference level.
-        fell_below_step: first step after ``pre_step`` below ``collapse_level`` x pre level, or None.
-        trough: minimum level after ``pre_step`` divided by the pre level.
-        final_ratio: last level divided by the pre level.
+        pre_step: the pre-shock (reference) step, clamped to the series' last step.
+        pre_level: the level ratios are taken against: the value at ``pre_step``, or, when that is <= 0
+            and the series was positive before, the last positive value before ``pre_step``.
+        fell_below_step: first step after ``level_step`` below ``collapse_level`` x ``pre_level``, or
+            None; earlier than ``pre_step`` when the series had died before it.
+        trough: minimum level from ``pre_step`` on divided by ``pre_level`` (NaN without a level).
+        final_ratio: last level divided by ``pre_level`` (NaN without a level).
+        level_step: step whose value is ``pre_level`` (equals ``pre_step`` unless the series had died).
     """
 
     regime: str
@@ -44,6 +55,7 @@ class RegimeResult:
     fell_below_step: int | None
     trough: float
     final_ratio: float
+    level_step: int | None = None
 
 
 def classify(series, pre_step: int, regimes, steps=None) -> RegimeResult:
@@ -56,8 +68,12 @@ def classify(series, pre_step: int, regimes, steps=None) -> RegimeResult:
         steps: step numbers of ``series`` (defaults to 0..n-1).
 
     Returns:
-        A :class:`RegimeResult`. A non-positive or missing pre-shock level has no meaningful ratio:
-        the run is reported as ``stall`` with NaN ratios.
+        A :class:`RegimeResult`. When the value at the reference step is <= 0 but the series was positive
+        at some earlier step (the network died before the reference step), ratios are taken against the
+        last positive value before the reference step: a run that died and stays dead is ``collapse``
+        with ``trough`` and ``final_ratio`` 0 and ``fell_below_step`` the first step below
+        ``collapse_level`` x that level. A series never positive up to the reference step, or with a
+        non-finite reference value, has no meaningful ratio: ``stall`` with NaN ratios.
     """
     values = np.asarray(series, dtype=float)
     step_numbers = np.arange(len(values)) if steps is None else np.asarray(steps)
@@ -66,13 +82,22 @@ def classify(series, pre_step: int, regimes, steps=None) -> RegimeResult:
     # Position of the reference step; a run shorter than the reference is judged from its last step.
     idx = int(np.searchsorted(step_numbers, pre_step, side="left"))
     idx = min(idx, len(values) - 1)
+    ref_step = int(step_numbers[idx])
+    level_idx = idx
     pre_level = float(values[idx])
+    if np.isfinite(pre_level) and pre_level <= 0:
+        # Died before the reference step: judge against the last positive level before it.
+        earlier = np.flatnonzero(np.isfinite(values[:idx]) & (values[:idx] > 0))
+        if earlier.size:
+            level_idx = int(earlier[-1])
+            pre_level = float(values[level_idx])
     if not np.isfinite(pre_level) or pre_level <= 0:
-        return RegimeResult("stall", int(step_numbers[idx]), pre_level, None, math.nan, math.nan)
+        return RegimeResult("stall", ref_step, pre_level, None, math.nan, math.nan)
 
+    # The fall is searched from the level's step on; trough, end and trend from the reference step on.
+    fall = np.flatnonzero(values[level_idx:] / pre_level < regimes.collapse_level)
+    fell_below_step = int(step_numbers[level_idx + fall[0]]) if fall.size else None
     ratio = values[idx:] / pre_level
-    below = np.flatnonzero(ratio < regimes.collapse_level)
-    fell_below_step = int(step_numbers[idx + below[0]]) if below.size else None
     final = float(ratio[-1])
     # "Not recovering": no rise over the window (or since the shock, for a shorter post-shock span).
     window_start = max(0, len(ratio) - 1 - regimes.recovery_window_steps)
@@ -86,7 +111,8 @@ def classify(series, pre_step: int, regimes, steps=None) -> RegimeResult:
         regime = "growth"
     else:
         regime = "stall"
-    return RegimeResult(regime, int(step_numbers[idx]), pre_level, fell_below_step, float(ratio.min()), final)
+    return RegimeResult(regime, ref_step, pre_level, fell_below_step, float(ratio.min()), final,
+                        int(step_numbers[level_idx]))
 
 
 def pre_shock_step(scenario, seed: int | None = None, steps: int | None = None, point: int = 0,
@@ -120,6 +146,14 @@ def _finite_or_none(x) -> float | None:
     return x if math.isfinite(x) else None
 
 
+def format_ratio(x, spec: str = ".2f", missing: str = "n/a") -> str:
+    """Format a metric of :func:`summarise_run` that may be None or NaN (``missing`` then)."""
+    if x is None:
+        return missing
+    x = float(x)
+    return format(x, spec) if math.isfinite(x) else missing
+
+
 def summarise_run(frame: pd.DataFrame, scenario, shock_start: int | None = None) -> dict:
     """Headline metrics of one run.
 
@@ -131,8 +165,13 @@ def summarise_run(frame: pd.DataFrame, scenario, shock_start: int | None = None)
     Returns:
         Flat dict: ``regime`` (providers) and ``regime_<column>`` for capacity, users and price, the
         providers' ``trough``, ``fell_below_step``, ``time_to_collapse`` (steps from the shock to the
-        first fall, collapse runs only) and ``final_ratio``, ``subsidy_ratio`` (total emission USD /
-        total revenue USD), and final price, providers and users. Non-finite numbers are None.
+        first fall, collapse runs only; negative when the providers had died before the shock) and
+        ``final_ratio``, ``subsidy_ratio`` (total emission USD / total revenue USD), and final price,
+        providers and users. Non-finite numbers are None. These can be None: ``trough``,
+        ``final_ratio``, ``trough_<column>`` and ``final_ratio_<column>`` (series never positive up to
+        the reference step, see :func:`classify`), ``fell_below_step`` (never fell),
+        ``time_to_collapse`` (not a collapse) and ``subsidy_ratio`` (no revenue). Formatting code must
+        handle None (:func:`format_ratio`).
     """
     if "run" in frame and frame["run"].nunique() > 1:
         raise ValueError("summarise_run expects one run; group the frame by 'run' first")

@@ -1,131 +1,163 @@
-"""Run a sweep on Dask: resumable, streamed to disk, independent of worker count and order.
+"""Run a sweep on Dask: resumable, verified, streamed to disk, independent of worker count and order.
 
 Each task runs one run (``abm``, ``cadcad``) or a chunk of runs of one structure in a single batched
 call (``batch``). Workers write every finished run's files themselves and return only small status
 tuples, so the client's memory stays flat whatever the sweep size. Run ``(point i, replicate r)`` always
-draws from ``run_seed_sequence(spec.seed, i, r)``, so results never depend on chunking, worker count or
+draws from ``run_seed_sequence(root, i, r)``, where ``root`` is the run scenario's ``simulation.seed`` (the
+spec's ``seed``, unless ``simulation.seed`` is swept), so results never depend on chunking, worker count or
 execution order, and a resumed sweep gives the same numbers as an uninterrupted one.
+
+What a sweep guarantees (issue 7): the store directory is absolute before workers see it; one writer at
+a time (:mod:`models.experiments.lock`); stored runs are verified (hash) and corrupt ones quarantined and
+recomputed; runs of another model version are never mixed in silently; the manifest's status is
+``complete`` only when every expected run has a verified file; Ctrl-C and a full disk leave the store
+``interrupted`` and resumable; lost workers are retried.
 """
 
 from __future__ import annotations
 
-import logging
 import math
-import os
-import shutil
-import sys
 import time
 from pathlib import Path
 from typing import Any
 
+from models.experiments.cluster import (
+    ClusterError,
+    check_worker_code,
+    check_worker_paths,
+    close_quietly,
+    open_client,
+    preflight,
+)
 from models.experiments.spec import SweepSpec, base_scenario, load_sweep, points
-from models.experiments.store import SweepStore, headline, run_id, scenario_hash
-from models.params import ParameterError
+from models.experiments.store import MixedModelError, SweepStore, headline, run_id, scenario_hash
+from models.io import STORAGE_ERRNOS
 
 # Swept paths that change a run's array shapes: batched runs must agree on these.
 STRUCTURAL_PREFIXES = ("simulation.steps", "simulation.cost_cohorts", "simulation.dt_days",
                        "providers.lead_time_steps", "vesting.allocations")
 MAX_CHUNK = 250
+TASK_RETRIES = 3  # a task whose worker died is run again elsewhere (Dask's ``retries``)
+# Lower bounds of the bytes one run writes (measured: record ~3 KB; Parquet ~ 2.4 bytes per value).
+RECORD_BYTES, SERIES_BYTES_PER_VALUE = 2_000, 2
 
 
 class SweepFailed(RuntimeError):
     """Some runs raised; the others are stored and a rerun computes only the missing ones."""
 
 
-def _run_row(task: tuple, scenario, frame, meta: dict, seconds: float) -> tuple[dict, Any]:
+class SweepInterrupted(RuntimeError):
+    """The sweep stopped early (Ctrl-C, a full or read-only disk); the store is ``interrupted``, resumable.
+
+    Attributes:
+        exit_code: 130 after Ctrl-C, 1 otherwise.
+    """
+
+    def __init__(self, message: str, exit_code: int = 1):
+        super().__init__(message)
+        self.exit_code = exit_code
+
+
+def run_row(task: tuple, scenario, frame, engine: str, keep: str, seconds: float) -> tuple[dict, Any]:
     """Summary row and (optionally) the time series to store for one run."""
     from models.analysis.regimes import pre_shock_step
     from models.exogenous import run_seed_int, run_seed_sequence
 
     rid, point, replicate, params = task
+    root = scenario.simulation.seed
     frame = frame.drop(columns=["run"], errors="ignore").reset_index(drop=True)
-    shock = pre_shock_step(scenario, seed=meta["seed"], point=point, replicate=replicate)
+    shock = pre_shock_step(scenario, seed=root, point=point, replicate=replicate)
     row = {
-        "run_id": rid, "point": point, "replicate": replicate,
-        "seed": run_seed_int(run_seed_sequence(meta["seed"], point, replicate)),
-        "engine": meta["engine"], "steps": scenario.simulation.steps, **params,
+        "run_id": rid, "point": point, "replicate": replicate, "root_seed": root,
+        "seed": run_seed_int(run_seed_sequence(root, point, replicate)),
+        "engine": engine, "steps": scenario.simulation.steps, **params,
         **headline(frame, scenario, shock), "runtime_seconds": round(seconds, 6),
     }
     series = None
-    if meta["keep"] == "timeseries":
+    if keep == "timeseries":
         keys = {"run": rid, "point": point, "replicate": replicate, **params}
         series = frame.assign(**keys)[[*keys, *frame.columns]]
     return row, series
 
 
-def execute_chunk(tasks: list[tuple], base, meta: dict, store_root: str) -> list[tuple[str, str | None]]:
+def compute_runs(tasks: list[tuple], scenarios: list, engine: str) -> list[tuple[Any, float, str | None]]:
+    """Run every task; ``(frame or None, seconds per run, error or None)`` per task, in order.
+
+    The batch engine steps the runs of one array structure together; cadCAD and the ABM run one by one.
+    """
+    from models import engines
+
+    results: list[tuple[Any, float, str | None]] = [(None, 0.0, None)] * len(tasks)
+    if engine != "batch":
+        for k, (task, sc) in enumerate(zip(tasks, scenarios, strict=True)):
+            started = time.perf_counter()
+            try:
+                frame = engines.run(sc, engine, seed=sc.simulation.seed, point=task[1], replicate=task[2])
+                results[k] = (frame, time.perf_counter() - started, None)
+            except Exception as exc:  # noqa: BLE001 - reported per run, the sweep continues
+                results[k] = (None, 0.0, f"{type(exc).__name__}: {exc}")
+        return results
+    from models.exogenous import run_seed_sequence, sample_exogenous
+    from models.sd.batch import run_batch
+    from models.sd.compile import structure_of
+
+    groups: dict[Any, list[int]] = {}
+    for k, sc in enumerate(scenarios):
+        groups.setdefault(structure_of(sc), []).append(k)
+    for members in groups.values():
+        started = time.perf_counter()
+        try:
+            exos = [sample_exogenous(scenarios[k], run_seed_sequence(scenarios[k].simulation.seed, tasks[k][1],
+                                                                     tasks[k][2])) for k in members]
+            frame = run_batch([scenarios[k] for k in members], exos, run_ids=list(range(len(members))))
+        except Exception as exc:  # noqa: BLE001
+            for k in members:
+                results[k] = (None, 0.0, f"{type(exc).__name__}: {exc}")
+            continue
+        seconds = (time.perf_counter() - started) / len(members)
+        for j, (_, part) in enumerate(frame.groupby("run", sort=True)):
+            results[members[j]] = (part, seconds, None)
+    return results
+
+
+def execute_chunk(tasks: list[tuple], base: dict, meta: dict, store_root: str) -> list[tuple[str, str | None, bool]]:
     """Run a chunk of runs on a worker and write each run's files.
 
     Args:
         tasks: ``(run_id, point, replicate, {path: value})`` tuples.
-        base: base scenario (fixed overrides applied).
-        meta: ``engine``, ``seed`` (root) and ``keep``.
-        store_root: the sweep directory.
+        base: the base scenario as JSON data (fixed overrides applied); plain data survives worker loss.
+        meta: ``engine``, ``keep`` and ``model`` (the client's :func:`models.io.model_version`).
+        store_root: the sweep directory, absolute.
 
     Returns:
-        ``(run_id, error message or None)`` per run.
+        ``(run_id, error message or None, storage_fault)`` per run; ``storage_fault`` marks a full or
+        read-only disk, which stops the sweep.
     """
-    from models.params import with_overrides
+    from models.io import model_code_hash
+    from models.params import Scenario, with_overrides
 
+    if model_code_hash() != meta["model"]["code_hash"]:
+        return [(t[0], "this worker runs different model code than the client", False) for t in tasks]
     store = SweepStore(store_root)
-    status: list[tuple[str, str | None]] = []
-    scenarios = [with_overrides(base, t[3]) for t in tasks]
-    if meta["engine"] == "batch":
-        from models.exogenous import run_seed_sequence, sample_exogenous
-        from models.sd.batch import run_batch
-        from models.sd.compile import structure_of
-
-        groups: dict[Any, list[int]] = {}
-        for k, sc in enumerate(scenarios):
-            groups.setdefault(structure_of(sc), []).append(k)
-        for members in groups.values():
-            started = time.perf_counter()
-            try:
-                exos = [sample_exogenous(scenarios[k], run_seed_sequence(meta["seed"], tasks[k][1], tasks[k][2]))
-                        for k in members]
-                frame = run_batch([scenarios[k] for k in members], exos, run_ids=list(range(len(members))))
-            except Exception as exc:  # noqa: BLE001 - reported per run, the sweep continues
-                status.extend((tasks[k][0], f"{type(exc).__name__}: {exc}") for k in members)
-                continue
-            seconds = (time.perf_counter() - started) / len(members)
-            for j, (_, part) in enumerate(frame.groupby("run", sort=True)):
-                k = members[j]
-                status.append(_write_one(store, tasks[k], scenarios[k], part, meta, seconds))
-        return status
-    from models import engines
-
-    for task, sc in zip(tasks, scenarios, strict=True):
-        started = time.perf_counter()
-        try:
-            frame = engines.run(sc, meta["engine"], seed=meta["seed"], point=task[1], replicate=task[2])
-        except Exception as exc:  # noqa: BLE001
-            status.append((task[0], f"{type(exc).__name__}: {exc}"))
+    base_scenario_ = Scenario.model_validate(base)
+    scenarios = [with_overrides(base_scenario_, t[3]) for t in tasks]
+    status: list[tuple[str, str | None, bool]] = []
+    for task, sc, (frame, seconds, error) in zip(tasks, scenarios, compute_runs(tasks, scenarios, meta["engine"]),
+                                                 strict=True):
+        if error is not None:
+            status.append((task[0], error, False))
             continue
-        status.append(_write_one(store, task, sc, frame, meta, time.perf_counter() - started))
+        try:
+            row, series = run_row(task, sc, frame, meta["engine"], meta["keep"], seconds)
+            store.write_run(task[0], row, series, meta["model"])
+        except OSError as exc:
+            status.append((task[0], f"{type(exc).__name__}: {exc}", exc.errno in STORAGE_ERRNOS))
+            continue
+        except Exception as exc:  # noqa: BLE001
+            status.append((task[0], f"{type(exc).__name__}: {exc}", False))
+            continue
+        status.append((task[0], None, False))
     return status
-
-
-def _write_one(store: SweepStore, task: tuple, scenario, frame, meta: dict, seconds: float):
-    try:
-        row, series = _run_row(task, scenario, frame, meta, seconds)
-        store.write_run(task[0], row, series)
-    except Exception as exc:  # noqa: BLE001
-        return task[0], f"{type(exc).__name__}: {exc}"
-    return task[0], None
-
-
-def _open_client(workers: int | None, scheduler: str | None):
-    """A Dask client on ``scheduler`` (or ``$DASK_SCHEDULER_ADDRESS``), else on a new LocalCluster."""
-    from distributed import Client, LocalCluster
-
-    address = scheduler or os.environ.get("DASK_SCHEDULER_ADDRESS")
-    if address:
-        client = Client(address)
-        client.wait_for_workers(1, timeout=120)
-        return client, None
-    cluster = LocalCluster(n_workers=workers or os.cpu_count(), threads_per_worker=1, processes=True,
-                           dashboard_address=":0", silence_logs=logging.ERROR)
-    return Client(cluster), cluster
 
 
 def _chunks(pending: list[tuple], engine: str, n_workers: int) -> list[list[tuple]]:
@@ -155,120 +187,178 @@ def plan(spec: SweepSpec):
     return base, tasks
 
 
+def bytes_needed(spec: SweepSpec, runs: int, steps: int) -> int:
+    """A lower estimate of what ``runs`` runs write, for the free-space check."""
+    from models.output import COLUMNS
+
+    per_run = RECORD_BYTES
+    if spec.keep == "timeseries":
+        per_run += SERIES_BYTES_PER_VALUE * (steps + 1) * (len(COLUMNS) + len(spec.parameters) + 3)
+    return runs * per_run
+
+
 def run_sweep(spec: SweepSpec | str | Path, workers: int | None = None, scheduler: str | None = None,
-              out: str | Path = "results", resume: bool = True, progress: bool = True) -> Path:
+              out: str | Path = "results", resume: bool = True, progress: bool = True,
+              allow_mixed: bool = False, force: bool = False) -> Path:
     """Run every missing run of a sweep and rebuild its summary table.
 
     Args:
         spec: a loaded spec or a sweep YAML path.
         workers: LocalCluster worker processes (default: CPU count); ignored with a scheduler.
         scheduler: Dask scheduler address (default: ``$DASK_SCHEDULER_ADDRESS``, else a LocalCluster).
-        out: parent directory of the sweep's directory.
-        resume: keep runs already on disk; False deletes the sweep directory first.
+        out: parent directory of the sweep's directory; made absolute before workers see it.
+        resume: keep verified runs already on disk; False moves the old store aside (never deletes it).
         progress: show a tqdm progress bar.
+        allow_mixed: resume even when stored runs come from other model code.
+        force: run sweeps above the size limit and skip the free-space check.
 
     Returns:
         The sweep directory ``<out>/<name>``.
 
     Raises:
         ParameterError: invalid spec (nothing is written).
-        SweepFailed: some runs raised (the rest are stored).
+        StoreError: the output cannot be used, another sweep writes it, or model versions would mix.
+        ClusterError: the scheduler is unreachable or has no workers (nothing is written).
+        SweepInterrupted: Ctrl-C or a full/read-only disk; the store is ``interrupted`` and resumable.
+        SweepFailed: some runs raised or are missing (the rest are stored).
     """
+    from models.io import model_version
+
     if not isinstance(spec, SweepSpec):
-        spec = load_sweep(spec)
+        spec = load_sweep(spec, force=force)
     base, tasks = plan(spec)
-    root = Path(out) / spec.name
-    if not resume and root.exists():
-        shutil.rmtree(root)
-    store = SweepStore(root)
-    store.prepare()
-    done = store.done(timeseries=spec.keep == "timeseries")
-    pending = [t for t in tasks if t[0] not in done]
-    manifest = {
-        "name": spec.name, "spec": spec.model_dump(mode="json"), "spec_hash": spec.spec_hash(),
-        "root_seed": spec.seed, "engine": spec.engine, "points": len(tasks) // spec.replicates,
-        "replicates": spec.replicates, "runs": len(tasks), "base_scenario": base.model_dump(mode="json"),
-        "seeding": "numpy.random.SeedSequence(entropy=root_seed, spawn_key=(point, replicate))",
-    }
-    store.write_manifest({**manifest, "status": "running"})
-    failures: dict[str, str] = {}
-    if pending:
-        failures = _execute(pending, base, spec, root, workers, scheduler, progress)
-    summary = store.build_summary([t[0] for t in tasks])
-    store.write_manifest({**manifest, "status": "failed" if failures else "complete", "completed_runs": len(summary),
-                          "failed_runs": len(failures)})
-    if failures:
-        first = next(iter(failures.items()))
-        raise SweepFailed(f"{len(failures)} of {len(tasks)} runs failed (first: {first[0]}: {first[1]}); "
-                          f"rerun to retry only those")
-    return root
+    out = Path(out).expanduser().resolve()
+    store = SweepStore(out / spec.name)
+    preflight(out, store.root, bytes_needed(spec, len(tasks), base.simulation.steps), force)
+    if store.lock().held():  # refuse before starting a cluster (acquire raises StoreLocked with the holder)
+        store.lock().acquire()
+    model = model_version()
+    client, cluster = open_client(workers, scheduler)
+    lock = store.lock()
+    manifest: dict[str, Any] | None = None
+    try:
+        lock.acquire()
+        check_worker_code(client, model["code_hash"])
+        if not resume:
+            moved = store.move_aside()
+            if moved is not None:
+                print(f"{spec.name}: --no-resume: the previous store was moved to {moved}")
+        created = store.create()
+        try:
+            check_worker_paths(client, store.marker)
+        except ClusterError:
+            if created:
+                store.remove_new()
+            raise
+        expected = [t[0] for t in tasks]
+        scan = store.scan(expected, timeseries=spec.keep == "timeseries")
+        other = {h: n for h, n in scan.code_hashes.items() if h != model["code_hash"]}
+        if other and not allow_mixed:
+            raise MixedModelError(
+                f"{store.root}: {sum(other.values())} stored runs were computed by other model code "
+                f"({', '.join(h[:12] for h in other)}; this is {model['code_hash'][:12]}); rerun with --no-resume "
+                "to recompute everything, or --allow-mixed to keep them")
+        manifest = {
+            "name": spec.name, "spec": spec.model_dump(mode="json"), "spec_hash": spec.spec_hash(),
+            "root_seed": spec.seed, "engine": spec.engine, "points": len(tasks) // spec.replicates,
+            "replicates": spec.replicates, "runs": len(tasks), "base_scenario": base.model_dump(mode="json"),
+            "seeding": "numpy.random.SeedSequence(entropy=simulation.seed, spawn_key=(point, replicate))",
+            "model": model, "stale_lock": lock.stale, "quarantined": scan.quarantined,
+        }
+        store.write_manifest({**manifest, "status": "running"})
+        store.stage_interrupted(manifest)
+        pending = [t for t in tasks if t[0] not in scan.done]
+        meta = {"engine": spec.engine, "keep": spec.keep, "model": model}
+        try:
+            failures, written = _execute(client, pending, base, spec, store, meta, progress)
+        except SweepInterrupted as exc:
+            done = scan.done | _verified(store, getattr(exc, "written", set()), spec)
+            store.mark_interrupted({**manifest, "completed_runs": len(done)}, str(exc))
+            raise SweepInterrupted(f"{exc}: {len(done)} of {len(tasks)} runs stored in {store.root}; "
+                                   "rerun the same command to resume", exc.exit_code) from None
+        done = scan.done | _verified(store, written, spec)
+        missing = [rid for rid in expected if rid not in done and rid not in failures]
+        summary = store.build_summary(expected)
+        status = "complete" if len(done) == len(tasks) else ("failed" if failures else "incomplete")
+        versions = dict(scan.code_hashes)
+        versions[model["code_hash"]] = versions.get(model["code_hash"], 0) + len(done - scan.done)
+        store.write_manifest({**manifest, "status": status, "completed_runs": len(summary),
+                              "failed_runs": len(failures), "missing_runs": len(missing),
+                              "model_code_hashes": versions, "mixed_models": len(versions) > 1})
+        (store.root / ".manifest.interrupted.json").unlink(missing_ok=True)
+    except KeyboardInterrupt:  # outside the run loop: before any run was submitted, or while summarising
+        if manifest is not None:
+            store.mark_interrupted(manifest, "interrupted by Ctrl-C")
+        raise SweepInterrupted("interrupted by Ctrl-C before the runs finished; rerun the same command to resume",
+                               exit_code=130) from None
+    finally:
+        close_quietly(client, cluster)
+        lock.release()
+    if status != "complete":
+        first = next(iter(failures.items()), (missing[0] if missing else "?", "no verified file after the run"))
+        raise SweepFailed(f"{len(tasks) - len(done)} of {len(tasks)} runs are not stored (first: {first[0]}: "
+                          f"{first[1]}); rerun to retry only those")
+    return store.root
 
 
-def _execute(pending, base, spec: SweepSpec, root: Path, workers, scheduler, progress) -> dict[str, str]:
-    """Submit chunks with a bounded window and collect per-run statuses as they complete."""
+def _verified(store: SweepStore, written: set[str], spec: SweepSpec) -> set[str]:
+    """The runs among ``written`` whose files are really there and sound (a worker may see another disk)."""
+    return {rid for rid in written if store.verify(rid, spec.keep == "timeseries")[0] is not None}
+
+
+def _execute(client, pending, base, spec: SweepSpec, store: SweepStore, meta: dict, progress: bool):
+    """Submit chunks with a bounded window and collect per-run statuses as they complete.
+
+    Returns:
+        ``(failures: run id -> error, written: run ids the workers reported as written)``.
+    """
     from distributed import as_completed
     from tqdm.auto import tqdm
 
-    meta = {"engine": spec.engine, "seed": spec.seed, "keep": spec.keep}
-    client, cluster = _open_client(workers, scheduler)
     failures: dict[str, str] = {}
+    written: set[str] = set()
+    n_workers = max(1, len(client.scheduler_info(n_workers=-1)["workers"]))
+    chunks = _chunks(pending, spec.engine, n_workers)
+    window = 2 * n_workers + 2
+    base_data = base.model_dump(mode="json")
+    todo = iter(chunks)
+    futures = []
+
+    def submit(chunk):
+        future = client.submit(execute_chunk, chunk, base_data, meta, str(store.root),
+                               key=f"{spec.name}-{chunk[0][0]}-{len(chunk)}", retries=TASK_RETRIES, pure=False)
+        futures.append(future)
+        return future
+
     try:
-        n_workers = max(1, len(client.scheduler_info(n_workers=-1)["workers"]))
-        chunks = _chunks(pending, spec.engine, n_workers)
-        window = 2 * n_workers + 2
-        base_future = client.scatter(base, broadcast=True)
-        todo = iter(chunks)
-
-        def submit(chunk):
-            return client.submit(execute_chunk, chunk, base_future, meta, str(root),
-                                 key=f"{spec.name}-{chunk[0][0]}-{len(chunk)}", retries=0)
-
         queue = as_completed([submit(c) for _, c in zip(range(window), todo, strict=False)])
-        with tqdm(total=len(pending), desc=spec.name, unit="run", disable=not progress) as bar:
+        with tqdm(total=len(pending), desc=spec.name, unit="run", disable=None if progress else True) as bar:
             for future in queue:
                 try:
-                    for rid, error in future.result():
-                        if error is not None:
-                            failures[rid] = error
-                        bar.update(1)
-                except Exception as exc:  # noqa: BLE001 - a lost task: its runs stay missing
-                    failures[future.key] = f"{type(exc).__name__}: {exc}"
+                    statuses = future.result()
+                except Exception as exc:  # noqa: BLE001 - a task lost even after retries
+                    statuses = [(future.key, f"{type(exc).__name__}: {exc}", False)]
+                for rid, error, storage_fault in statuses:
+                    if storage_fault:
+                        stop = SweepInterrupted(f"cannot write to {store.root} ({error})")
+                        stop.written = written
+                        raise stop
+                    if error is None:
+                        written.add(rid)
+                    else:
+                        failures[rid] = error
+                    bar.update(1)
                 future.release()
                 nxt = next(todo, None)
                 if nxt is not None:
                     queue.add(submit(nxt))
-    finally:
-        client.close()
-        if cluster is not None:
-            cluster.close()
-    return failures
+    except KeyboardInterrupt:
+        stop = SweepInterrupted("interrupted by Ctrl-C", exit_code=130)
+        stop.written = written
+        client.cancel(futures)
+        raise stop from None
+    except SweepInterrupted:
+        client.cancel(futures)
+        raise
+    return failures, written
 
-
-def sweep_main(args) -> int:
-    """``depin sweep``: run a sweep from parsed CLI arguments.
-
-    Args:
-        args: namespace with ``spec``, ``workers``, ``scheduler``, ``out`` (parent directory, default
-            ``results``) and ``no_resume``.
-
-    Returns:
-        0 when every run is stored, 1 when some runs failed, 2 for an invalid spec (nothing written).
-    """
-    try:
-        spec = load_sweep(args.spec)
-    except ParameterError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    started = time.perf_counter()
-    try:
-        root = run_sweep(spec, workers=getattr(args, "workers", None), scheduler=getattr(args, "scheduler", None),
-                         out=getattr(args, "out", None) or "results", resume=not getattr(args, "no_resume", False))
-    except ParameterError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    except SweepFailed as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
-    print(f"{spec.name}: {spec.replicates} replicates x {len(points(spec))} points ({spec.engine}) -> {root} "
-          f"in {time.perf_counter() - started:.1f} s")
-    return 0

@@ -1,14 +1,21 @@
 """Sweep specifications: a YAML file naming a base scenario, the parameters to vary and how to sample them.
 
-A sweep file is validated completely before anything runs: its own schema, every parameter path (by
-applying it to the base scenario with :func:`models.params.with_overrides`) and every sampled point. Bad
-input raises :class:`models.params.ParameterError` with ``file: field.path: problem``.
+A sweep file is validated completely before anything runs: its own schema (read strictly: duplicate
+keys, inf/nan and booleans for numbers are refused), its size (at most ``MAX_SWEEP_RUNS`` runs unless
+forced), every parameter path (by applying it to the base scenario with
+:func:`models.params.with_overrides`) and every sampled point. Bad input raises
+:class:`models.params.ParameterError` with one line, ``file: field.path: problem``.
+
+The root seed of every run is ``seed:`` if given, else ``overrides: {simulation.seed: N}``, else the base
+scenario's ``simulation.seed`` (giving both ``seed:`` and a different override is an error). After
+:func:`load_sweep`, ``spec.seed`` is that int and :func:`base_scenario` carries it as ``simulation.seed``;
+when ``simulation.seed`` is itself a swept parameter, each point carries its own root seed.
 
 Example::
 
-    name: smoke
+    name: smoke                       # letters, digits, - _ . (not leading); never a path
     base: ../base_crash.yaml          # relative to the sweep file
-    overrides: {simulation.seed: 7}   # applied to every run
+    overrides: {simulation.seed: 7}   # applied to every run; here also the root seed
     parameters:
       market.liquidity_usd: {values: [25000, 100000]}
       providers.opex_usd_per_step: {low: 3.0, high: 9.0}
@@ -18,7 +25,7 @@ Example::
     engine: batch
     steps: 104
     keep: summary                     # or timeseries
-    seed: 2024
+    # seed: 7                         # optional; must agree with overrides' simulation.seed if both given
 """
 
 from __future__ import annotations
@@ -26,41 +33,71 @@ from __future__ import annotations
 import hashlib
 import itertools
 import json
+import math
+import os
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import AfterValidator, Field, ValidationError, model_validator
+from pydantic_core import PydanticCustomError
 
-from models.params import ParameterError, Scenario, format_validation_error, load_scenario, read_yaml, with_overrides
+from models.param_io import MAX_SEED
+from models.params import (
+    Float,
+    Frozen,
+    Int,
+    ParameterError,
+    SafeName,
+    Scenario,
+    check_engine_limits,
+    field_error,
+    format_validation_error,
+    load_scenario,
+    read_yaml,
+    with_overrides,
+)
 
 SAMPLERS = ("grid", "zip", "latin_hypercube", "sobol")
+MAX_SWEEP_RUNS = 1_000_000
+MAX_SAMPLES = 10**9
+_NON_FINITE_TEXT = {"inf", "infinity", "nan"}
 
 
-class _Frozen(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+def _finite(value: Any) -> Any:
+    """Refuse inf and nan (as numbers or text) anywhere inside a free-form override or swept value."""
+    if isinstance(value, float) and not np.isfinite(value) or (
+            isinstance(value, str) and value.strip().lower().lstrip("+-") in _NON_FINITE_TEXT):
+        raise PydanticCustomError("finite_number", "Input should be a finite number")
+    for item in value.values() if isinstance(value, dict) else value if isinstance(value, list) else ():
+        _finite(item)
+    return value
 
 
-class ParameterRange(_Frozen):
+Value = Annotated[Any, AfterValidator(_finite)]
+
+
+class ParameterRange(Frozen):
     """Values of one swept parameter: an explicit list, or a continuous range ``[low, high]``."""
 
-    values: tuple[Any, ...] | None = Field(None, description="Explicit values (grid, zip, or drawn from).")
-    low: float | None = Field(None, description="Lower bound of a continuous range.")
-    high: float | None = Field(None, description="Upper bound of a continuous range.")
+    values: tuple[Value, ...] | None = Field(None, description="Explicit values (grid, zip, or drawn from).")
+    low: Float | None = Field(None, description="Lower bound of a continuous range.")
+    high: Float | None = Field(None, description="Upper bound of a continuous range.")
     integer: bool = Field(False, description="Round sampled range values to integers (set for int fields).")
 
     @model_validator(mode="after")
     def _one_form(self) -> ParameterRange:
         if self.values is not None:
             if self.low is not None or self.high is not None:
-                raise ValueError("give either values or low/high, not both")
+                raise field_error("values", "give either values or low/high, not both")
             if len(self.values) == 0:
-                raise ValueError("values is empty")
+                raise field_error("values", "the list is empty (allowed: at least one value)")
         else:
             if self.low is None or self.high is None:
-                raise ValueError("give values: [...] or both low and high")
+                raise field_error("low" if self.low is None else "high",
+                                  "missing (allowed: values: [...] or both low and high)")
             if not self.low < self.high:
-                raise ValueError(f"low ({self.low}) must be below high ({self.high})")
+                raise field_error("high", f"{self.high:g} is not above low ({self.low:g}) (allowed: high > low)")
         return self
 
     def scale(self, u: np.ndarray) -> list[Any]:
@@ -74,35 +111,41 @@ class ParameterRange(_Frozen):
         return [float(v) for v in x]
 
 
-class SweepSpec(_Frozen):
+class SweepSpec(Frozen):
     """A parameter sweep (see the module docstring for the YAML form)."""
 
-    name: str = Field(pattern=r"^[A-Za-z0-9_.-]+$", description="Sweep name; results go to <out>/<name>/.")
+    name: SafeName = Field(description="Sweep name; results go to <out>/<name>/ (never a path).")
     base: str = Field(description="Base scenario YAML, relative to the sweep file (absolute once loaded).")
-    overrides: dict[str, Any] = Field(default_factory=dict, description="Dotted path -> value for every run.")
+    overrides: dict[str, Value] = Field(default_factory=dict, description="Dotted path -> value for every run.")
     parameters: dict[str, ParameterRange] = Field(description="Dotted path -> values or range.")
     sampler: Literal["grid", "zip", "latin_hypercube", "sobol"] = "grid"
-    samples: int | None = Field(None, ge=1, description="latin_hypercube: points; sobol: base sample N.")
-    replicates: int = Field(1, ge=1, description="Monte Carlo replicates per point.")
+    samples: Int | None = Field(None, ge=1, le=MAX_SAMPLES,
+                                description="latin_hypercube: points; sobol: base sample N.")
+    replicates: Int = Field(1, ge=1, le=MAX_SWEEP_RUNS, description="Monte Carlo replicates per point.")
     engine: Literal["abm", "cadcad", "batch"] = "batch"
-    steps: int | None = Field(None, ge=1, description="Horizon override (default: the scenario's).")
+    steps: Int | None = Field(None, ge=1, description="Horizon override (default: the scenario's).")
     keep: Literal["timeseries", "summary"] = "summary"
-    seed: int = Field(0, ge=0, description="Root seed of numpy.random.SeedSequence for every run.")
+    seed: Int | None = Field(None, ge=0, le=MAX_SEED, description=(
+        "Root seed of numpy.random.SeedSequence; default overrides' simulation.seed, else the base scenario's. "
+        "Always an int after load_sweep."))
 
     @model_validator(mode="after")
     def _check(self) -> SweepSpec:
         if not self.parameters:
-            raise ValueError("parameters: at least one parameter is needed")
+            raise field_error("parameters", "at least one parameter is needed (allowed: dotted.path: {values: [...]} "
+                              "or {low: x, high: y})")
         if self.sampler in ("latin_hypercube", "sobol") and self.samples is None:
-            raise ValueError(f"samples is required for sampler {self.sampler}")
+            raise field_error("samples", f"required for sampler {self.sampler} (allowed: 1 to {MAX_SAMPLES:,})")
         if self.sampler in ("grid", "zip"):
             for path, rng in self.parameters.items():
                 if rng.values is None:
-                    raise ValueError(f"parameters.{path}: sampler {self.sampler} needs values: [...]")
+                    raise field_error(f"parameters.{path}", f"sampler {self.sampler} needs values: [...], "
+                                      "not low/high (allowed for latin_hypercube and sobol)")
         if self.sampler == "zip":
             lengths = {len(r.values) for r in self.parameters.values()}
             if len(lengths) > 1:
-                raise ValueError(f"zip sampler needs value lists of one length, got {sorted(lengths)}")
+                raise field_error("parameters", f"the zip sampler needs value lists of one length, "
+                                  f"got lengths {sorted(lengths)}")
         return self
 
     def spec_hash(self) -> str:
@@ -126,6 +169,8 @@ def points(spec: SweepSpec) -> list[dict[str, Any]]:
     """
     names = list(spec.parameters)
     ranges = [spec.parameters[n] for n in names]
+    if spec.seed is None and spec.sampler in ("latin_hypercube", "sobol"):
+        raise ValueError("the spec has no resolved seed: load it with load_sweep")
     if spec.sampler == "grid":
         return [dict(zip(names, combo, strict=True)) for combo in itertools.product(*(r.values for r in ranges))]
     if spec.sampler == "zip":
@@ -143,11 +188,33 @@ def points(spec: SweepSpec) -> list[dict[str, Any]]:
     return [dict(zip(names, row, strict=True)) for row in zip(*columns, strict=True)]
 
 
+def expected_runs(spec: SweepSpec) -> int:
+    """Number of runs (points x replicates) of a validated spec, computed without building the points.
+
+    grid: product of the value-list lengths; zip: their common length; latin_hypercube: ``samples``;
+    sobol: ``samples * (D + 2)`` for D parameters (first-order and total indices).
+    """
+    return _point_count(spec) * spec.replicates
+
+
+def _point_count(spec: SweepSpec) -> int:
+    lengths = [len(r.values) if r.values is not None else 0 for r in spec.parameters.values()]
+    if spec.sampler == "grid":
+        return math.prod(lengths)
+    if spec.sampler == "zip":
+        return lengths[0]
+    if spec.sampler == "latin_hypercube":
+        return spec.samples
+    return spec.samples * (len(spec.parameters) + 2)
+
+
 def base_scenario(spec: SweepSpec) -> Scenario:
-    """The base scenario with the sweep's fixed overrides and horizon applied."""
+    """The base scenario with the sweep's fixed overrides, horizon and root seed applied."""
     fixed = dict(spec.overrides)
     if spec.steps is not None:
         fixed["simulation.steps"] = spec.steps
+    if spec.seed is not None:
+        fixed["simulation.seed"] = spec.seed
     return with_overrides(load_scenario(spec.base), fixed)
 
 
@@ -158,60 +225,116 @@ def _lookup(data: dict, dotted: str) -> Any:
     return node
 
 
-def load_sweep(path: str | Path) -> SweepSpec:
+def _check_size(path: Path, spec: SweepSpec, force: bool) -> None:
+    """Refuse a sweep of more than ``MAX_SWEEP_RUNS`` runs, naming the field that makes it so large."""
+    runs = expected_runs(spec)
+    if runs <= MAX_SWEEP_RUNS or force:
+        return
+    n_points = _point_count(spec)
+    if n_points > MAX_SWEEP_RUNS:
+        field = "samples" if spec.sampler in ("latin_hypercube", "sobol") else "parameters"
+    else:
+        field = "replicates"
+    reps = f"{spec.replicates:,} replicate" + ("s" if spec.replicates != 1 else "")
+    raise ParameterError(f"{path}: {field}: the sweep has {runs:,} runs ({n_points:,} points x {reps}), more than "
+                         f"the limit of {MAX_SWEEP_RUNS:,}; pass --force to run it anyway")
+
+
+def _resolve_base(path: Path, base: str) -> Path:
+    """The base file as an absolute path (a symlink loop is left for the reader to report)."""
+    joined = path.parent / base
+    try:
+        return joined.resolve()
+    except (OSError, RuntimeError):
+        return Path(os.path.abspath(joined))
+
+
+def _root_seed(path: Path, spec: SweepSpec, file_base: Scenario) -> int:
+    """``seed:``, else the overrides' ``simulation.seed``, else the base file's; a conflict is an error."""
+    try:
+        overridden = with_overrides(file_base, spec.overrides).simulation.seed
+    except ParameterError as exc:
+        raise ParameterError(f"{path}: overrides: {_problem(exc, 'overrides')}") from None
+    given = "simulation.seed" in spec.overrides or overridden != file_base.simulation.seed
+    if spec.seed is None:
+        return overridden
+    if given and overridden != spec.seed:
+        raise ParameterError(f"{path}: overrides.simulation.seed: {overridden} conflicts with seed: {spec.seed} "
+                             "(allowed: give the root seed once, or the same value in both)")
+    return spec.seed
+
+
+def load_sweep(path: str | Path, force: bool = False) -> SweepSpec:
     """Load and fully validate a sweep file.
 
-    Checks the schema, the base scenario, the fixed overrides, every swept path and every sampled point
-    against the scenario schema. Parameters whose base value is an integer get ``integer: true``.
+    Checks the schema, the number of runs, the base scenario, the fixed overrides, every swept path
+    and every sampled point against the scenario schema (and the ABM's agent limit for ``engine: abm``).
+    Parameters whose base value is an integer get ``integer: true``.
 
     Args:
         path: sweep YAML file.
+        force: allow more than ``MAX_SWEEP_RUNS`` runs and ABM runs above ``MAX_ABM_AGENTS`` agents.
 
     Returns:
-        The spec with ``base`` resolved to an absolute path.
+        The spec with ``base`` resolved to an absolute path and ``seed`` resolved to the root seed.
 
     Raises:
-        ParameterError: naming the file, the field path and the problem.
+        ParameterError: one line naming the file, the field path and the problem.
     """
     path = Path(path)
     data = read_yaml(path)
     try:
         spec = SweepSpec.model_validate(data)
     except ValidationError as exc:
-        raise ParameterError(format_validation_error(str(path), exc)) from exc
-    base_path = (path.parent / spec.base).resolve()
-    if not base_path.is_file():
-        raise ParameterError(f"{path}: base: scenario file not found: {base_path}")
-    spec = spec.model_copy(update={"base": str(base_path)})
+        raise ParameterError(format_validation_error(str(path), exc, SweepSpec)) from exc
+    _check_size(path, spec, force)
+    base_path = _resolve_base(path, spec.base)
     try:
-        base = load_scenario(base_path)
+        file_base = load_scenario(base_path)
     except ParameterError as exc:
         raise ParameterError(f"{path}: base: {exc}") from exc
     for key, value in spec.overrides.items():
-        _check_override(path, f"overrides.{key}", base, {key: value})
+        _check_override(path, f"overrides.{key}", file_base, {key: value})
+    spec = spec.model_copy(update={"base": str(base_path), "seed": _root_seed(path, spec, file_base)})
     try:
         base = base_scenario(spec)
     except ParameterError as exc:
-        raise ParameterError(f"{path}: overrides/steps: {exc}") from exc
+        field = "steps" if spec.steps is not None else "overrides"
+        raise ParameterError(f"{path}: {field}: {_problem(exc, field)}") from exc
+    _check_limits(path, spec, base, "base", force)
     dumped = base.model_dump(mode="json")
     params = {}
     for key, rng in spec.parameters.items():
         field = f"parameters.{key}"
         probe = rng.values if rng.values is not None else (rng.low, rng.high)
         for value in probe:
-            _check_override(path, field, base, {key: value})
+            _check_limits(path, spec, _check_override(path, field, base, {key: value}), field, force)
         if rng.values is None and isinstance(_lookup(dumped, key), int) and not rng.integer:
             rng = rng.model_copy(update={"integer": True})
         params[key] = rng
     spec = spec.model_copy(update={"parameters": params})
     for i, point in enumerate(points(spec)):
-        _check_override(path, f"parameters (point {i}: {point})", base, point)
+        field = f"parameters (point {i}: {point})"
+        _check_limits(path, spec, _check_override(path, field, base, point), field, force)
     return spec
 
 
-def _check_override(path: Path, field: str, base: Scenario, overrides: dict[str, Any]) -> None:
+def _check_limits(path: Path, spec: SweepSpec, scenario: Scenario, field: str, force: bool) -> None:
     try:
-        with_overrides(base, overrides)
+        check_engine_limits(scenario, spec.engine, str(path), force=force)
+    except ParameterError as exc:
+        raise ParameterError(f"{path}: {field}: {str(exc).removeprefix(f'{path}: ')}") from None
+
+
+def _problem(exc: Exception, field: str) -> str:
+    """The text of an override error without its ``<overrides>:`` source and a repeat of ``field``."""
+    problem = str(exc).replace("<overrides>: ", "")
+    key = field.removeprefix("overrides.").removeprefix("parameters.")
+    return problem.removeprefix(f"{key}: ")
+
+
+def _check_override(path: Path, field: str, base: Scenario, overrides: dict[str, Any]) -> Scenario:
+    try:
+        return with_overrides(base, overrides)
     except (ParameterError, ValueError, IndexError, TypeError) as exc:
-        problem = str(exc).replace("<overrides>: ", "")
-        raise ParameterError(f"{path}: {field}: {problem}") from exc
+        raise ParameterError(f"{path}: {field}: {_problem(exc, field)}") from exc

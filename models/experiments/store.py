@@ -1,30 +1,59 @@
-"""Parquet result store of a sweep: one directory per sweep, one pair of files per run.
+"""Parquet result store of a sweep: one directory per sweep, one pair of files per run, verified on every read.
 
 Layout of ``<out>/<sweep name>/``::
 
-    manifest.json            spec, spec hash, root seed, git commit, package versions, run counts
-    runs/<run_id>.parquet    the run's time series (only with ``keep: timeseries``)
-    runs/<run_id>.json       the run's summary row, written last: its presence marks the run as done
+    .depin-store.json        marker: this directory was created by a sweep (nothing else is ever deleted or moved)
+    manifest.json            spec, root seed, model version, status and run counts, provenance
+    runs/<run_id>.parquet    the run's time series (``keep: timeseries``); carries the model code hash
+    runs/<run_id>.json       the run's record, written last: summary row, model version, the sha256 of the
+                             time series file and of the record itself
+    quarantine/              corrupt or truncated run files, moved here on resume and recomputed
     summary.parquet          every summary row of the spec's runs, sorted by point and replicate
 
-Every file is written by atomic rename (``models.io``), so a killed sweep leaves complete files only,
-plus possibly hidden ``.*.tmp`` files that :meth:`SweepStore.clean_temp` removes on the next start.
+Beside the store, ``<out>/.<sweep name>.lock`` is held while a sweep writes (:mod:`models.experiments.lock`).
+Every file is written by atomic rename (``models.io``). Statuses in the manifest: ``running`` (a writer holds
+the lock; read as ``interrupted`` when nobody does), ``complete`` (every expected run has a verified file),
+``failed`` (some runs raised), ``interrupted`` (Ctrl-C, a full or read-only disk, lost cluster) and
+``incomplete`` (runs are missing for another reason).
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import os
+import re
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
+from models.experiments.lock import StoreError, StoreLock
 from models.experiments.spec import canonical_json
-from models.io import atomic_write_json, atomic_write_parquet, provenance
+from models.io import (
+    atomic_write_bytes,
+    atomic_write_files,
+    atomic_write_json,
+    json_bytes,
+    parquet_bytes,
+    provenance,
+    sha256_bytes,
+    sha256_file,
+)
+from models.params import SAFE_NAME_PATTERN
 
 # Summary columns that depend on the machine or the moment, not on the model: leave out of comparisons.
 VOLATILE_COLUMNS = ("runtime_seconds",)
+MARKER = ".depin-store.json"
+RECORD_FORMAT = 2
+_TEMP = re.compile(r"^\..+\.[0-9a-f]{32}\.tmp$")  # the temporary names models.io creates
+
+
+class MixedModelError(StoreError):
+    """The store holds runs of another model version than the code now running."""
 
 
 def run_id(parameters: dict[str, Any], replicate: int, engine: str, root_seed: int, steps: int, point: int,
@@ -55,23 +84,33 @@ def scenario_hash(scenario) -> str:
 
 
 def headline(frame: pd.DataFrame, scenario, shock_start: int | None) -> dict[str, Any]:
-    """Headline metrics of one run via ``models.analysis.regimes.summarise_run``.
+    """Headline metrics of one run (``models.analysis.regimes.summarise_run``)."""
+    from models.analysis.regimes import summarise_run
 
-    Falls back to a few metrics computed here (final price, providers and users, minimum providers) when
-    the analysis module is unavailable.
+    return summarise_run(frame, scenario, shock_start)
+
+
+def _record_hash(record: dict[str, Any]) -> str:
+    return sha256_bytes(canonical_json({k: v for k, v in record.items() if k != "sha256"}).encode())
+
+
+def _now_tag() -> str:
+    return datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+
+
+@dataclass
+class Scan:
+    """What a store holds for a list of expected runs.
+
+    Attributes:
+        done: run ids with verified files.
+        quarantined: run id -> problem, for files moved to ``quarantine/``.
+        code_hashes: model code hash -> number of verified runs computed by it.
     """
-    try:
-        from models.analysis.regimes import summarise_run
-    except ImportError:
-        summarise_run = None
-    if summarise_run is not None:
-        return summarise_run(frame, scenario, shock_start)
-    last = frame.sort_values("step").iloc[-1]
-    return {
-        "final_price": float(last["price"]), "final_providers": float(last["providers"]),
-        "final_users": float(last["users"]), "min_providers": float(frame["providers"].min()),
-        "final_step": int(last["step"]),
-    }
+
+    done: set[str] = field(default_factory=set)
+    quarantined: dict[str, str] = field(default_factory=dict)
+    code_hashes: Counter = field(default_factory=Counter)
 
 
 class SweepStore:
@@ -80,56 +119,218 @@ class SweepStore:
     def __init__(self, root: str | Path):
         self.root = Path(root)
         self.runs = self.root / "runs"
+        self.quarantine_dir = self.root / "quarantine"
 
-    def prepare(self) -> None:
-        """Create the directories and remove temporary files left by a killed writer."""
-        self.runs.mkdir(parents=True, exist_ok=True)
+    # --- creating, locking, replacing ----------------------------------------------------------------
+
+    @property
+    def lock_path(self) -> Path:
+        """``<out>/.<name>.lock``, beside the store so that moving the store aside keeps it locked."""
+        return self.root.parent / f".{self.root.name}.lock"
+
+    def lock(self) -> StoreLock:
+        """The store's writer lock (not yet acquired)."""
+        return StoreLock(self.lock_path)
+
+    def is_store(self) -> bool:
+        """True when ``root`` carries the marker a sweep writes when it creates a store."""
+        try:
+            marker = json.loads((self.root / MARKER).read_text())
+        except (OSError, ValueError):
+            return False
+        return isinstance(marker, dict) and marker.get("kind") == "depin-sweep-store"
+
+    @property
+    def marker(self) -> Path:
+        """The marker file that makes ``root`` a store."""
+        return self.root / MARKER
+
+    def create(self) -> bool:
+        """Make ``root`` a store: create it with its marker, or accept an existing store.
+
+        Returns:
+            True when this call created the store.
+
+        Raises:
+            StoreError: the name is not safe, or ``root`` exists and is not a store (nothing is touched).
+        """
+        if not re.fullmatch(SAFE_NAME_PATTERN, self.root.name):
+            raise StoreError(f"{self.root}: sweep name {self.root.name!r} is not allowed "
+                             "(letters, digits, '-', '_' and '.', not leading)")
+        if self.root.is_symlink() or (self.root.exists() and not self.root.is_dir()):
+            raise StoreError(f"{self.root}: exists and is not a directory; choose another --out or sweep name")
+        if self.root.is_dir() and not self.is_store():
+            if any(self.root.iterdir()):
+                raise StoreError(f"{self.root}: exists and was not created by a sweep (no {MARKER}); "
+                                 "choose another --out or sweep name")
+        created = not self.is_store()
+        if created:
+            self.root.mkdir(parents=True, exist_ok=True)
+            atomic_write_json(self.marker, {"kind": "depin-sweep-store", "name": self.root.name,
+                                            "created_utc": datetime.now(UTC).isoformat(timespec="seconds")})
+        self.runs.mkdir(exist_ok=True)
         self.clean_temp()
+        return created
+
+    def remove_new(self) -> None:
+        """Undo :meth:`create` of a store that holds nothing yet (only its marker and an empty ``runs/``)."""
+        if self.runs.is_dir() and not any(self.runs.iterdir()):
+            self.runs.rmdir()
+        if self.is_store() and {p.name for p in self.root.iterdir()} == {MARKER}:
+            self.marker.unlink()
+            self.root.rmdir()
+
+    def move_aside(self) -> Path | None:
+        """Rename an existing store to ``<name>.replaced-<UTC time>`` (for ``--no-resume``); never deletes.
+
+        Returns:
+            The new location, or None when there was no store.
+
+        Raises:
+            StoreError: ``root`` exists but is not a store.
+        """
+        if not self.root.exists():
+            return None
+        if not self.is_store():
+            raise StoreError(f"{self.root}: exists and was not created by a sweep (no {MARKER}); "
+                             "refusing to replace it")
+        target = self.root.with_name(f"{self.root.name}.replaced-{_now_tag()}")
+        n = 1
+        while target.exists():
+            n += 1
+            target = self.root.with_name(f"{self.root.name}.replaced-{_now_tag()}-{n}")
+        os.rename(self.root, target)
+        return target
 
     def clean_temp(self) -> list[Path]:
-        """Delete hidden ``.*.tmp`` files (partial writes of an interrupted run); return what was removed."""
+        """Delete the hidden temporary files ``models.io`` leaves when a writer is killed mid-write."""
         removed = []
         for folder in (self.root, self.runs):
             if folder.is_dir():
-                for tmp in folder.glob(".*.tmp"):
-                    tmp.unlink(missing_ok=True)
-                    removed.append(tmp)
+                for tmp in folder.iterdir():
+                    if _TEMP.match(tmp.name) and tmp.is_file():
+                        tmp.unlink(missing_ok=True)
+                        removed.append(tmp)
         return removed
 
-    def done(self, timeseries: bool = False) -> set[str]:
-        """Run ids whose summary row (and, if ``timeseries``, time series file) is on disk."""
-        if not self.runs.is_dir():
-            return set()
-        ids = {p.stem for p in self.runs.glob("*.json") if not p.name.startswith(".")}
-        if timeseries:
-            ids &= {p.stem for p in self.runs.glob("*.parquet") if not p.name.startswith(".")}
-        return ids
+    # --- run files -----------------------------------------------------------------------------------
 
-    def write_run(self, rid: str, row: dict[str, Any], frame: pd.DataFrame | None = None) -> None:
-        """Write one run: the time series first (if any), then the summary row that marks it done."""
+    def write_run(self, rid: str, row: dict[str, Any], frame: pd.DataFrame | None, model: dict[str, Any]) -> None:
+        """Write one run: the time series first (if any), then the record that marks it done.
+
+        Args:
+            rid: run id.
+            row: the summary row.
+            frame: the time series to keep, or None.
+            model: :func:`models.io.model_version` of the code that computed the run.
+        """
+        series_hash = None
         if frame is not None:
-            atomic_write_parquet(frame, self.runs / f"{rid}.parquet")
-        atomic_write_json(self.runs / f"{rid}.json", row)
+            data = parquet_bytes(frame, {"depin.run_id": rid, "depin.code_hash": model["code_hash"]})
+            series_hash = sha256_bytes(data)
+            atomic_write_bytes(self.runs / f"{rid}.parquet", data)
+        record = {"format": RECORD_FORMAT, "run_id": rid, "row": row, "model": model,
+                  "timeseries_sha256": series_hash}
+        record["sha256"] = _record_hash(record)
+        atomic_write_bytes(self.runs / f"{rid}.json", json_bytes(record))
+
+    def read_record(self, rid: str) -> dict[str, Any]:
+        """The verified record of a run.
+
+        Raises:
+            ValueError: the record is missing fields, truncated or does not match its hash.
+        """
+        try:
+            record = json.loads((self.runs / f"{rid}.json").read_text())
+        except UnicodeDecodeError as exc:
+            raise ValueError(f"not UTF-8: {exc}") from None
+        except json.JSONDecodeError as exc:
+            raise ValueError(f"not valid JSON (truncated?): {exc}") from None
+        if not isinstance(record, dict) or record.get("format") != RECORD_FORMAT or record.get("run_id") != rid:
+            raise ValueError("not a run record of this format")
+        if record.get("sha256") != _record_hash(record):
+            raise ValueError("content does not match its sha256")
+        return record
+
+    def verify(self, rid: str, timeseries: bool) -> tuple[dict[str, Any] | None, str | None]:
+        """Check one run's files: ``(record, None)`` when sound, ``(None, problem)`` otherwise."""
+        if not (self.runs / f"{rid}.json").exists():
+            return None, "missing"
+        try:
+            record = self.read_record(rid)
+        except (OSError, ValueError) as exc:
+            return None, f"record: {exc}"
+        if timeseries:
+            path = self.runs / f"{rid}.parquet"
+            if record["timeseries_sha256"] is None:
+                return None, "record has no time series (stored with keep: summary)"
+            if not path.exists():
+                return None, "time series file missing"
+            if sha256_file(path) != record["timeseries_sha256"]:
+                return None, "time series file does not match the sha256 in its record (truncated or altered)"
+        return record, None
+
+    def scan(self, expected: list[str], timeseries: bool) -> Scan:
+        """Verify every expected run; move corrupt ones to ``quarantine/`` so they are recomputed."""
+        result = Scan()
+        for rid in expected:
+            record, problem = self.verify(rid, timeseries)
+            if record is not None:
+                result.done.add(rid)
+                result.code_hashes[record["model"]["code_hash"]] += 1
+            elif problem != "missing":
+                self.quarantine(rid, problem)
+                result.quarantined[rid] = problem
+        return result
+
+    def quarantine(self, rid: str, problem: str) -> None:
+        """Move a run's files to ``quarantine/`` with a note of the problem (never deletes them)."""
+        self.quarantine_dir.mkdir(exist_ok=True)
+        tag = _now_tag()
+        for suffix in (".json", ".parquet"):
+            src = self.runs / f"{rid}{suffix}"
+            if src.exists():
+                os.replace(src, self.quarantine_dir / f"{rid}{suffix}.{tag}")
+        atomic_write_bytes(self.quarantine_dir / f"{rid}.{tag}.problem.txt", f"{rid}: {problem}\n".encode())
+
+    # --- manifest and summary ------------------------------------------------------------------------
 
     def write_manifest(self, manifest: dict[str, Any]) -> None:
         """Write ``manifest.json`` (adds provenance: git commit, package versions, time)."""
         atomic_write_json(self.root / "manifest.json", {**manifest, "provenance": provenance()})
 
-    def build_summary(self, run_ids: list[str] | None = None) -> pd.DataFrame:
-        """Rebuild ``summary.parquet`` from the run rows.
+    def stage_interrupted(self, manifest: dict[str, Any]) -> Path:
+        """Pre-write an ``interrupted`` manifest beside the real one, for when the disk is full later.
 
-        Args:
-            run_ids: the runs belonging to the current spec (default: every row on disk).
-
-        Returns:
-            The summary table, sorted by point and replicate.
+        Renaming needs no free space, so :meth:`mark_interrupted` can always make the status true.
         """
-        ids = sorted(self.done()) if run_ids is None else [r for r in run_ids if (self.runs / f"{r}.json").exists()]
-        rows = [json.loads((self.runs / f"{r}.json").read_text()) for r in ids]
+        staged = self.root / ".manifest.interrupted.json"
+        atomic_write_json(staged, {**manifest, "status": "interrupted", "provenance": provenance()})
+        return staged
+
+    def mark_interrupted(self, manifest: dict[str, Any], reason: str) -> None:
+        """Set the status to ``interrupted``: a full manifest if possible, else the staged one."""
+        try:
+            self.write_manifest({**manifest, "status": "interrupted", "reason": reason})
+            (self.root / ".manifest.interrupted.json").unlink(missing_ok=True)
+        except OSError:
+            staged = self.root / ".manifest.interrupted.json"
+            if staged.exists():
+                os.replace(staged, self.root / "manifest.json")
+
+    def build_summary(self, run_ids: list[str]) -> pd.DataFrame:
+        """Rebuild ``summary.parquet`` from the verified records of ``run_ids``, sorted by point, replicate."""
+        rows = []
+        for rid in run_ids:
+            if (self.runs / f"{rid}.json").exists():
+                try:
+                    rows.append(self.read_record(rid)["row"])
+                except (OSError, ValueError):
+                    continue
         table = pd.DataFrame(rows)
         if len(table):
             table = table.sort_values(["point", "replicate"], kind="stable").reset_index(drop=True)
-        atomic_write_parquet(table, self.root / "summary.parquet")
+        atomic_write_files({self.root / "summary.parquet": parquet_bytes(table)})
         return table
 
 
@@ -148,15 +349,28 @@ class SweepResults:
         return json.loads((self.root / "manifest.json").read_text())
 
     @property
+    def status(self) -> str:
+        """The manifest's status; ``running`` with no live writer holding the lock reads ``interrupted``."""
+        status = self.manifest.get("status", "unknown")
+        if status == "running" and not SweepStore(self.root).lock().held():
+            return "interrupted"
+        return status
+
+    @property
     def summary(self) -> pd.DataFrame:
-        """One row per run (``summary.parquet``, or rebuilt in memory from the run rows if absent)."""
+        """One row per run (``summary.parquet``, or rebuilt in memory from verified run records if absent)."""
         if self._summary is None:
             path = self.root / "summary.parquet"
             if path.exists():
                 self._summary = pd.read_parquet(path)
             else:
                 store = SweepStore(self.root)
-                rows = [json.loads((store.runs / f"{r}.json").read_text()) for r in sorted(store.done())]
+                rows = []
+                for p in sorted(store.runs.glob("*.json")):
+                    try:
+                        rows.append(store.read_record(p.stem)["row"])
+                    except (OSError, ValueError):
+                        continue
                 self._summary = pd.DataFrame(rows).sort_values(["point", "replicate"]).reset_index(drop=True)
         return self._summary
 
@@ -198,4 +412,6 @@ class SweepResults:
 
 def load(name: str, root: str | Path = "results") -> SweepResults:
     """Open the results of sweep ``name`` under ``root``."""
+    if not re.fullmatch(SAFE_NAME_PATTERN, name):
+        raise ValueError(f"sweep name {name!r} is not allowed (letters, digits, '-', '_' and '.', not leading)")
     return SweepResults(Path(root) / name)

@@ -102,6 +102,8 @@ def providers_earn(P, structure, s, exo_t, step):
     paid = np.where(has_capacity, s["reward_pool"], 0.0)
     s_paid = {**s, "provider_tokens": s["provider_tokens"] + paid,
               "treasury": s["treasury"] + s["reward_pool"] - paid}
+    # a sum of per-cohort shares can round above what was paid: never sell more than is held
+    sold = np.minimum(sold, s_paid["provider_tokens"])
     changes, _ = ledger.sell_into_pool(s_paid, "provider_tokens", sold, P["market.fee"])
     changes.update(
         {

@@ -1,0 +1,140 @@
+"""Dask clients for sweeps, and the checks that must pass before a sweep writes anything.
+
+A sweep talks to a ``LocalCluster`` (default) or to an external scheduler (``--scheduler`` or
+``$DASK_SCHEDULER_ADDRESS``). Failures a user can act on become one-line :class:`ClusterError` or
+:class:`models.experiments.lock.StoreError` messages within seconds, never a traceback after minutes.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import shutil
+from pathlib import Path
+
+from models.experiments.lock import StoreError
+
+CONNECT_TIMEOUT_S = 6  # unreachable scheduler: message well inside 10 s including imports
+WORKER_WAIT_S = 10  # a scheduler with no workers
+_ADDRESS = re.compile(r"^(tcp|tls|ws|wss)://(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9_.-]+)(?::(\d{1,5}))?/?$")
+
+
+class ClusterError(RuntimeError):
+    """The Dask scheduler or its workers cannot run the sweep; nothing was written."""
+
+
+def check_scheduler_address(address: str) -> str:
+    """Return ``address`` if it is ``PROTOCOL://HOST[:PORT]`` with a port in 1..65535.
+
+    Raises:
+        ValueError: with what is allowed.
+    """
+    match = _ADDRESS.match(address.strip())
+    port = match.group(3) if match else None
+    if match is None or (port is not None and not 1 <= int(port) <= 65535):
+        raise ValueError(f"--scheduler {address!r}: expected tcp://HOST:PORT with a port in 1..65535")
+    return address.strip()
+
+
+def open_client(workers: int | None, scheduler: str | None):
+    """A Dask client on ``scheduler`` (or ``$DASK_SCHEDULER_ADDRESS``), else on a new LocalCluster.
+
+    Returns:
+        ``(client, cluster or None)``.
+
+    Raises:
+        ClusterError: the scheduler is unreachable or has no workers (after at most a few seconds).
+    """
+    import dask
+    from distributed import Client, LocalCluster
+
+    address = scheduler or os.environ.get("DASK_SCHEDULER_ADDRESS")
+    if address:
+        try:
+            address = check_scheduler_address(address)
+        except ValueError as exc:
+            raise ClusterError(str(exc)) from None
+        try:
+            with dask.config.set({"distributed.comm.timeouts.connect": f"{CONNECT_TIMEOUT_S}s"}):
+                client = Client(address, timeout=CONNECT_TIMEOUT_S)
+        except (OSError, TimeoutError) as exc:
+            raise ClusterError(f"cannot reach the Dask scheduler at {address} within {CONNECT_TIMEOUT_S} s "
+                               f"({type(exc).__name__}); is `dask scheduler` running there?") from None
+        try:
+            client.wait_for_workers(1, timeout=WORKER_WAIT_S)
+        except (OSError, TimeoutError):
+            client.close()
+            raise ClusterError(f"the Dask scheduler at {address} has no workers after {WORKER_WAIT_S} s; "
+                               f"start some with `dask worker {address}`") from None
+        return client, None
+    cluster = LocalCluster(n_workers=workers or os.cpu_count(), threads_per_worker=1, processes=True,
+                           dashboard_address=":0", silence_logs=logging.ERROR, preload=["models.dask_preload"])
+    return Client(cluster), cluster
+
+
+def check_worker_code(client, code_hash: str) -> None:
+    """Every worker must run the same model code as the client.
+
+    Raises:
+        ClusterError: naming the workers that do not.
+    """
+    from models.io import model_code_hash
+
+    other = sorted(w for w, h in client.run(model_code_hash).items() if h != code_hash)
+    if other:
+        raise ClusterError(f"workers {', '.join(other)} run different model code than this client; install "
+                           "the same version of the project on every worker")
+
+
+def check_worker_paths(client, probe: Path) -> None:
+    """Every worker must see the store directory (a file ``probe`` the client has just written in it).
+
+    Raises:
+        ClusterError: naming the workers that cannot.
+    """
+    blind = sorted(w for w, ok in client.run(os.path.isfile, str(probe)).items() if not ok)
+    if blind:
+        raise ClusterError(f"workers {', '.join(blind)} cannot see {probe.parent}; on an external cluster "
+                           "--out must be on a file system every worker shares")
+
+
+def close_quietly(client, cluster) -> None:
+    """Close a client and its LocalCluster without the log noise of shutting down mid-task."""
+    for name in ("distributed", "tornado", "asyncio"):
+        logging.getLogger(name).setLevel(logging.CRITICAL)
+    for thing in (client, cluster):
+        if thing is not None:
+            try:
+                thing.close()
+            except Exception:  # noqa: BLE001, S110 - closing after an interrupt: nothing left to save
+                pass
+
+
+def preflight(out: Path, root: Path, bytes_needed: int, force: bool) -> None:
+    """Check, before any work, that the sweep can write where it is asked to.
+
+    Args:
+        out: absolute parent directory of the store.
+        root: the store directory ``out/<name>``.
+        bytes_needed: a lower estimate of the bytes the pending runs will write.
+        force: skip the free-space check.
+
+    Raises:
+        StoreError: ``out`` is a file, not writable, on a read-only file system, or too full.
+    """
+    if out.exists() and not out.is_dir():
+        raise StoreError(f"--out {out}: exists and is not a directory")
+    existing = out
+    while not existing.exists():
+        existing = existing.parent
+    if not existing.is_dir():
+        raise StoreError(f"--out {out}: {existing} is not a directory")
+    probe = root if root.is_dir() else existing
+    stats = os.statvfs(probe)
+    if stats.f_flag & os.ST_RDONLY or not os.access(probe, os.W_OK | os.X_OK):
+        raise StoreError(f"--out {out}: {probe} is not writable (read-only file system or permissions)")
+    free = shutil.disk_usage(probe).free
+    if not force and free < bytes_needed:
+        raise StoreError(f"--out {out}: about {bytes_needed / 1e6:.1f} MB needed, {free / 1e6:.1f} MB free on "
+                         f"{probe}; free space, choose another --out, or pass --force to try anyway")

@@ -1,0 +1,98 @@
+"""Helpers shared by the sweep tests: spec files, the CLI as a subprocess, an external Dask cluster, tmpfs."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import yaml
+
+from models.experiments.store import VOLATILE_COLUMNS
+
+ROOT = Path(__file__).resolve().parents[1]
+BASE = ROOT / "params" / "base_crash.yaml"
+DASK = Path(sys.executable).parent / "dask"
+
+
+def comparable(summary: pd.DataFrame) -> pd.DataFrame:
+    return summary.drop(columns=[c for c in VOLATILE_COLUMNS if c in summary]).reset_index(drop=True)
+
+
+def write_spec(path: Path, **fields) -> Path:
+    spec = {
+        "name": "t", "base": str(BASE), "sampler": "grid", "replicates": 2, "engine": "batch", "steps": 80,
+        "seed": 7, "parameters": {"market.liquidity_usd": {"values": [30000.0, 90000.0]}},
+    }
+    spec.update(fields)
+    path.write_text(yaml.safe_dump(spec))
+    return path
+
+
+def depin(*args: str, cwd: Path, env: dict | None = None, timeout: float = 300) -> subprocess.CompletedProcess:
+    """The CLI in a new process, as a user runs it."""
+    return subprocess.run([sys.executable, "-m", "models.cli", *args], cwd=cwd, capture_output=True, text=True,
+                          timeout=timeout, env={**os.environ, **(env or {})})
+
+
+def depin_popen(*args: str, cwd: Path, env: dict | None = None) -> subprocess.Popen:
+    """The CLI started in its own session (process group), so signals reach it as from a terminal."""
+    return subprocess.Popen([sys.executable, "-m", "models.cli", *args], cwd=cwd, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, start_new_session=True,
+                            env={**os.environ, **(env or {})})
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextlib.contextmanager
+def dask_cluster(workers: int = 2, worker_cwd: Path | None = None):
+    """A `dask scheduler` and `dask worker` processes on 127.0.0.1; yields the scheduler address."""
+    from distributed import Client
+
+    port = free_port()
+    address = f"tcp://127.0.0.1:{port}"
+    procs = []
+    try:
+        procs.append(subprocess.Popen([str(DASK), "scheduler", "--host", "127.0.0.1", "--port", str(port),
+                                       "--no-dashboard"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+        for i in range(workers):
+            procs.append(subprocess.Popen(
+                [str(DASK), "worker", address, "--nthreads", "1", "--nworkers", "1", "--no-dashboard",
+                 "--name", f"w{i}"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=worker_cwd))
+        if workers:
+            with Client(address, timeout="30s") as client:
+                client.wait_for_workers(workers, timeout=60)
+        yield address
+    finally:
+        for p in reversed(procs):
+            p.terminate()
+        for p in procs:
+            try:
+                p.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                p.kill()
+
+
+@contextlib.contextmanager
+def tmpfs(path: Path, size: str, read_only: bool = False):
+    """A small tmpfs mounted at ``path`` (needs root, as on the CI machine); unmounted afterwards."""
+    path.mkdir(parents=True, exist_ok=True)
+    opts = f"size={size}" + (",ro" if read_only else "")
+    done = subprocess.run(["mount", "-t", "tmpfs", "-o", opts, "tmpfs", str(path)], capture_output=True, text=True)
+    assert done.returncode == 0, f"these fault tests mount a tmpfs and need root: {done.stderr.strip()}"
+    try:
+        yield path
+    finally:
+        subprocess.run(["umount", "-l", str(path)], check=False)
+
+
+def remount(path: Path, options: str) -> None:
+    subprocess.run(["mount", "-o", f"remount,{options}", str(path)], check=True)
