@@ -121,6 +121,25 @@ def atomic_write_parquet(frame, path: str | Path, metadata: dict[str, str] | Non
     return atomic_write_bytes(path, parquet_bytes(frame, metadata))
 
 
+def unwritable_reason(out: str | Path) -> str | None:
+    """Why files cannot be written under directory ``out`` (created if missing), or None if they can.
+
+    Checks the nearest existing ancestor without writing anything: it must be a directory, writable, and
+    not on a read-only file system (root ignores permission bits but not a read-only mount).
+    """
+    out = Path(out)
+    if out.exists() and not out.is_dir():
+        return f"{out} exists and is not a directory"
+    existing = out
+    while not existing.exists():
+        existing = existing.parent
+    if not existing.is_dir():
+        return f"{existing} is not a directory"
+    if os.statvfs(existing).f_flag & os.ST_RDONLY or not os.access(existing, os.W_OK | os.X_OK):
+        return f"{existing} is not writable (read-only file system or permissions)"
+    return None
+
+
 def git_commit(cwd: str | Path | None = None) -> str | None:
     """Commit hash of the repository holding the package (or ``cwd``), or None outside git."""
     where = Path(cwd) if cwd is not None else Path(__file__).resolve().parent

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import time
 from pathlib import Path
 from typing import Any
@@ -39,15 +38,11 @@ def content_hash(frame: pd.DataFrame) -> str:
 
 def check_out_dir(out: Path) -> None:
     """Refuse, before any work, an ``--out`` that is a file or cannot be written."""
-    if out.exists() and not out.is_dir():
-        raise OutputError(f"--out {out}: exists and is not a directory")
-    existing = out
-    while not existing.exists():
-        existing = existing.parent
-    if not existing.is_dir():
-        raise OutputError(f"--out {out}: {existing} is not a directory")
-    if os.statvfs(existing).f_flag & os.ST_RDONLY or not os.access(existing, os.W_OK | os.X_OK):
-        raise OutputError(f"--out {out}: {existing} is not writable (read-only file system or permissions)")
+    from models.io import unwritable_reason
+
+    reason = unwritable_reason(out)
+    if reason is not None:
+        raise OutputError(f"--out {out}: {reason}")
 
 
 def with_steps(scenario: Scenario, steps: int | None, source: str) -> Scenario:

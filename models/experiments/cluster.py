@@ -123,17 +123,14 @@ def preflight(out: Path, root: Path, bytes_needed: int, force: bool) -> None:
     Raises:
         StoreError: ``out`` is a file, not writable, on a read-only file system, or too full.
     """
-    if out.exists() and not out.is_dir():
-        raise StoreError(f"--out {out}: exists and is not a directory")
-    existing = out
-    while not existing.exists():
-        existing = existing.parent
-    if not existing.is_dir():
-        raise StoreError(f"--out {out}: {existing} is not a directory")
-    probe = root if root.is_dir() else existing
-    stats = os.statvfs(probe)
-    if stats.f_flag & os.ST_RDONLY or not os.access(probe, os.W_OK | os.X_OK):
-        raise StoreError(f"--out {out}: {probe} is not writable (read-only file system or permissions)")
+    from models.io import unwritable_reason
+
+    reason = unwritable_reason(root if root.is_dir() else out)
+    if reason is not None:
+        raise StoreError(f"--out {out}: {reason}")
+    probe = root if root.is_dir() else out
+    while not probe.exists():
+        probe = probe.parent
     free = shutil.disk_usage(probe).free
     if not force and free < bytes_needed:
         raise StoreError(f"--out {out}: about {bytes_needed / 1e6:.1f} MB needed, {free / 1e6:.1f} MB free on "

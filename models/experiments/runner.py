@@ -229,7 +229,10 @@ def run_sweep(spec: SweepSpec | str | Path, workers: int | None = None, schedule
     base, tasks = plan(spec)
     out = Path(out).expanduser().resolve()
     store = SweepStore(out / spec.name)
-    preflight(out, store.root, bytes_needed(spec, len(tasks), base.simulation.steps), force)
+    # runs already stored need no new space (verified later; a resume after a full disk must fit what is left)
+    stored = sum((store.runs / f"{t[0]}.json").is_file() for t in tasks) if resume else 0
+    preflight(out, store.root, bytes_needed(spec, len(tasks) - stored, base.simulation.steps), force)
+    store.check_usable()
     if store.lock().held():  # refuse before starting a cluster (acquire raises StoreLocked with the holder)
         store.lock().acquire()
     model = model_version()
