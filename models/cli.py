@@ -191,14 +191,22 @@ def cmd_report(args: argparse.Namespace) -> int:
     return build_report(out=Path(args.out), quick=args.quick, notebooks_dir=notebooks)
 
 
+class OneLineParser(argparse.ArgumentParser):
+    """argparse with usage errors on one line (``error: depin run: argument --seed: ...``), exit code 2."""
+
+    def error(self, message: str):
+        """Print one line and exit 2 (argparse would print the usage block first)."""
+        self.exit(EXIT_USAGE, f"error: {self.prog}: {message} (see {self.prog} --help)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of ``depin``."""
     from models.engines import ENGINES
 
-    parser = argparse.ArgumentParser(
+    parser = OneLineParser(
         prog="depin", description="DePIN flywheel lab: validate scenarios, run engines, sweeps and the report."
     )
-    sub = parser.add_subparsers(dest="command", required=True)
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=OneLineParser)
 
     p = sub.add_parser("validate", help="check a scenario file; exit 2 with file, field and problem")
     p.add_argument("file", help="scenario YAML file")

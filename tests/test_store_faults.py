@@ -297,3 +297,27 @@ def test_ctrl_c_leaves_an_interrupted_store_that_resumes_to_the_same_numbers(tmp
     res = load("t", tmp_path)
     assert res.status == "complete"
     pd.testing.assert_frame_equal(comparable(res.summary), comparable(clean.summary))
+
+
+@pytest.mark.parametrize(
+    ("argv", "needle"),
+    [
+        (["sweep", "SPEC", "--workers", "-1"], "--workers"),
+        (["sweep", "SPEC", "--workers", "two"], "--workers"),
+        (["run", "BASE", "--seed", "-1"], "--seed"),
+        (["run", "BASE", "--steps", "0"], "--steps"),
+        (["run", "BASE", "--steps", "999999"], "--steps"),
+        (["run", "BASE", "--engine", "warp"], "--engine"),
+        (["run", "BASE", "--out", "AFILE"], "not a directory"),
+        (["sweep", "SPEC", "--out", "AFILE"], "not a directory"),
+        (["run", "BASE", "--point", "-2"], "--point"),
+    ],
+)
+def test_bad_arguments_give_one_line_and_exit_2(tmp_path, argv, needle):
+    spec = write_spec(tmp_path / "spec.yaml")
+    (tmp_path / "afile").write_text("a user's file")
+    swap = {"SPEC": str(spec), "BASE": str(ROOT / "params" / "base.yaml"), "AFILE": str(tmp_path / "afile")}
+    before = listing(tmp_path)
+    result = depin(*[swap.get(a, a) for a in argv], cwd=tmp_path, timeout=120)
+    assert result.returncode == 2 and needle in one_line(result.stderr)
+    assert listing(tmp_path) == before
