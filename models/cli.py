@@ -56,13 +56,10 @@ def default_run_dir(scenario_name: str, engine: str, seed: int) -> Path:
     return Path("results") / "runs" / f"{scenario_name}-{engine}-{seed}"
 
 
-def _fmt(value, spec: str) -> str:
-    return "n/a" if value is None else format(value, spec)
-
-
 def cmd_run(args: argparse.Namespace) -> int:
     """Run one scenario once (or reproduce a run or a sweep row), write its time series and a summary."""
     from models import runs
+    from models.analysis.regimes import format_ratio as _fmt
     from models.params import check_engine_limits, load_scenario
 
     point, replicate, extra = 0, 0, {}
