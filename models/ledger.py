@@ -1,32 +1,54 @@
-"""Token ledger and market steps shared by every engine.
+"""Token and USD accounts, and the market steps shared by every engine.
 
 The state is a dict of numpy arrays with a leading run axis (shape ``(runs,)``; the ABM and cadCAD use
-one run). Token accounts: ``amm_tokens``, ``provider_tokens``, ``speculator_tokens``, ``treasury``,
-``unvested``, ``vested_holders``, ``other_holders``; their sum is ``supply`` at every step. Each function
-here returns a dict of the keys it changes and never mutates its input, so cadCAD policies and the
-batched engine can both call it.
+one run). Every token account has an owner with a behaviour (DESIGN.md):
+
+=====================  ================================================================================
+``amm_tokens``         the pool, owned by liquidity providers (outside holders) who follow market cap
+``provider_tokens``    providers' inventories (per cost cohort in the aggregate engines, per agent in the
+                       ABM): a share of rewards sold at once, a rate of the rest, sold or kept on exit
+``speculator_tokens``  Brock-Hommes traders
+``float_tokens``       the liquid float of outside holders: trade toward a valuation set by the market
+                       factor and sentiment; also what leaving providers and vested holders keep
+``treasury``           the protocol treasury, with a policy (hold, buyback and burn, add liquidity)
+``unvested``           team and investor allocations before unlock
+``seller_tokens``      forced sellers of ``price_crash`` shocks (a stated inventory)
+``arbitrageur_tokens`` the arbitrageur of ``price_path`` shocks (a stated inventory; USD from outside)
+=====================  ================================================================================
+
+Their sum is ``supply`` at every step; ``minted_total - burned_total`` explains its change. USD held
+in the model (pool, speculators, float, treasury) changes only by ``usd_in_total - usd_out_total``:
+users' payments and arbitrage purchases come in; providers', vesting sellers', forced sellers' and
+arbitrage sale proceeds go out. Each function returns a dict of the keys it changes and never mutates
+its input, so cadCAD policies and the batched engine can both call it.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from models.mechanisms import amm, emission, payment, vesting
+from models.mechanisms import amm, emission, market, payment, treasury, vesting
 
 TOKEN_ACCOUNTS = (
-    "amm_tokens", "provider_tokens", "speculator_tokens", "treasury", "unvested", "vested_holders",
-    "other_holders",
+    "amm_tokens", "provider_tokens", "speculator_tokens", "float_tokens", "treasury", "unvested", "seller_tokens",
+    "arbitrageur_tokens",
 )
+USD_ACCOUNTS = ("amm_usd", "speculator_usd", "float_usd", "treasury_usd")
 
 
 def genesis(P: dict, runs_shape: tuple) -> dict:
-    """Token accounts, pool and counters at step 0."""
+    """Token and USD accounts, pool and counters at step 0."""
     price0 = P["market.initial_price_usd"]
     pool_usd = P["market.liquidity_usd"]
     pool_tokens = pool_usd / price0
     unvested = P["vesting.tokens"].sum(axis=-1)
     n_spec = P["simulation.speculators"]
     spec_tokens = n_spec * P["speculators.initial_tokens"]
+    sellers, arbs = P["shocks.seller_tokens"], P["shocks.arbitrageur_tokens"]
+    float_tokens = P["token.initial_supply"] - pool_tokens - unvested - spec_tokens - sellers - arbs
+    floating = P["token.initial_supply"] - unvested
+    target_share = np.where(np.isnan(P["market.liquidity_target_share"]), pool_usd / (price0 * floating),
+                            P["market.liquidity_target_share"])
     zeros = np.zeros(runs_shape)
     return {
         "amm_tokens": pool_tokens + zeros,
@@ -38,22 +60,41 @@ def genesis(P: dict, runs_shape: tuple) -> dict:
         "minted_total": zeros.copy(),
         "burned_total": zeros.copy(),
         "treasury": zeros.copy(),
-        "provider_tokens": zeros.copy(),
+        "treasury_usd": P["treasury.initial_usd"] + zeros,
         "speculator_tokens": spec_tokens + zeros,
         "speculator_usd": n_spec * P["speculators.budget_usd"] + zeros,
+        "float_tokens": float_tokens + zeros,
+        "float_usd": P["market.float_cash_ratio"] * float_tokens * price0 + zeros,
         "unvested": unvested + zeros,
         "vest_scale": 1.0 + zeros,
-        "vested_holders": zeros.copy(),
-        "other_holders": P["token.initial_supply"] - pool_tokens - unvested - spec_tokens + zeros,
+        "seller_tokens": sellers + zeros,
+        "arbitrageur_tokens": arbs + zeros,
+        "usd_in_total": zeros.copy(),
+        "usd_out_total": zeros.copy(),
+        "genesis_market_cap": price0 * floating + zeros,
+        "liquidity_share": target_share + zeros,
+        "valuation": price0 + zeros,
+        "market_factor": 1.0 + zeros,
+        "sentiment": zeros.copy(),
         "baseline_cumulative": zeros.copy(),
         "baseline_minted": zeros.copy(),
         "path_anchor_price": price0 + zeros,
+        "tokens_sold": zeros.copy(),
+        "crash_target": zeros.copy(),
+        "crash_achieved": zeros.copy(),
+        "arbitrage_usd": zeros.copy(),
+        "path_target_price": np.full(runs_shape, np.nan),
     }
 
 
-def circulating(s: dict):
-    """Tokens free to trade: supply less unvested allocations and the protocol treasury."""
+def floating_supply(s: dict):
+    """Tokens that are or can reach the market: supply less unvested allocations and the treasury."""
     return s["supply"] - s["unvested"] - s["treasury"]
+
+
+def circulating(s: dict):
+    """Tokens that can trade: the floating supply less the pool's reserve (nothing is locked yet)."""
+    return floating_supply(s) - s["amm_tokens"]
 
 
 def sell_into_pool(s: dict, account: str, tokens, fee) -> tuple[dict, np.ndarray]:
@@ -63,7 +104,7 @@ def sell_into_pool(s: dict, account: str, tokens, fee) -> tuple[dict, np.ndarray
 
 
 def pay_for_usage(s: dict, P: dict, revenue_usd) -> tuple[dict, np.ndarray]:
-    """Users' USD buys tokens from the pool; they are burned (bme) or paid on (fee).
+    """Users' USD (from outside the model) buys tokens from the pool; burned (bme) or paid on (fee).
 
     Returns:
         (changes, tokens_for_providers).
@@ -79,30 +120,35 @@ def pay_for_usage(s: dict, P: dict, revenue_usd) -> tuple[dict, np.ndarray]:
         "burned_total": s["burned_total"] + burned,
         "supply": s["supply"] - burned,
         "treasury": s["treasury"] + to_treasury,
+        "usd_in_total": s["usd_in_total"] + revenue_usd,
     }
     return changes, to_providers
 
 
-def mint(s: dict, P: dict, step: int, capacity, dt_days: float) -> tuple[dict, np.ndarray]:
+def mint(s: dict, P: dict, step: int, capacity_per_day) -> tuple[dict, np.ndarray]:
     """Issue this step's tokens by the scenario's schedule, capped by max supply.
+
+    Baseline minting counts capacity-years (capacity per day x step length in years) against a baseline
+    in capacity units, as Filecoin counts byte-epochs of power.
 
     Returns:
         (changes, tokens_for_providers); the rest of the issuance goes to the treasury.
     """
-    steps_per_year = 365.0 / dt_days
     code = P["emission.schedule_code"]
-    half_life_steps = P["emission.half_life_years"] * steps_per_year
-    growth_per_step = P["emission.baseline_growth_per_year"] / steps_per_year
-    base_minted, base_cum, base_total = emission.baseline_step(
-        step, capacity, s["baseline_cumulative"], s["baseline_minted"], P["emission.baseline_initial_capacity"],
-        growth_per_step, P["emission.baseline_total_tokens"], half_life_steps,
-    )
+    if np.any(code == 3):  # baseline minting costs a log per step: only when a run uses it
+        base_minted, base_cum, base_total = emission.baseline_step(
+            step, capacity_per_day * P["step.dt_years"], s["baseline_cumulative"], s["baseline_minted"],
+            P["emission.baseline_initial_capacity"] * P["step.dt_years"], P["step.baseline_growth"],
+            P["emission.baseline_total_tokens"], P["step.decay_half_life"],
+        )
+    else:
+        base_minted, base_cum, base_total = 0.0, s["baseline_cumulative"], s["baseline_minted"]
     raw = np.select(
         [code == 0, code == 1, code == 2],
         [
-            emission.constant(step, P["emission.initial_tokens_per_step"]),
-            emission.halving(step, P["emission.initial_tokens_per_step"], P["emission.halving_period_steps"]),
-            emission.exponential_decay(step, P["emission.decay_total_tokens"], half_life_steps),
+            emission.constant(step, P["step.emission_tokens"]),
+            emission.halving(step, P["step.emission_tokens"], P["step.halving_period"]),
+            emission.exponential_decay(step, P["emission.decay_total_tokens"], P["step.decay_half_life"]),
         ],
         default=base_minted,
     )
@@ -119,14 +165,14 @@ def mint(s: dict, P: dict, step: int, capacity, dt_days: float) -> tuple[dict, n
     return changes, to_providers
 
 
-def vest(s: dict, P: dict, step: int, unlock_fraction) -> tuple[dict, np.ndarray]:
-    """Scheduled unlocks (scaled by earlier cliff shocks) plus a shock unlock; a share is sold.
+def vest_and_sell(s: dict, P: dict, step: int, unlock_fraction) -> dict:
+    """Scheduled unlocks (scaled by earlier cliff shocks) plus a shock unlock.
 
-    Returns:
-        (changes, tokens_to_sell) -- the caller sells them through ``sell_into_pool``.
+    Holders sell their allocation's share of each unlock into the pool and take the USD away; they keep
+    the rest as outside holders (it joins the float).
     """
     per_alloc = vesting.unlock_in_step(
-        step, P["vesting.tokens"], P["vesting.cliff_steps"], P["vesting.vesting_steps"]
+        step, P["vesting.tokens"], P["step.vesting_cliff"], P["step.vesting_length"]
     ) * s["vest_scale"][..., None]
     scheduled = per_alloc.sum(axis=-1)
     scheduled_sell = (per_alloc * P["vesting.sell_share"]).sum(axis=-1)
@@ -137,47 +183,101 @@ def vest(s: dict, P: dict, step: int, unlock_fraction) -> tuple[dict, np.ndarray
     mean_sell = np.where(total_tokens > 0, weighted_sell / np.maximum(total_tokens, 1e-12), 0.0)
     unlocked = np.minimum(scheduled + shock_unlock, s["unvested"])
     to_sell = np.minimum(scheduled_sell + shock_unlock * mean_sell, unlocked)
-    changes = {
+    usd, x, y = amm.sell_tokens(s["amm_tokens"], s["amm_usd"], to_sell, P["market.fee"])
+    return {
         "unvested": s["unvested"] - unlocked,
         "vest_scale": s["vest_scale"] * (1.0 - unlock_fraction),
-        "vested_holders": s["vested_holders"] + unlocked,
+        "float_tokens": s["float_tokens"] + unlocked - to_sell,
+        "amm_tokens": x, "amm_usd": y,
+        "usd_out_total": s["usd_out_total"] + usd,
     }
-    return changes, to_sell
 
 
-def _arbitrage_to(s: dict, target_price, active) -> dict:
-    """Fee-free trade by outside holders that moves the pool to ``target_price`` where ``active``."""
-    x, y = s["amm_tokens"], s["amm_usd"]
-    safe_target = np.where(active, target_price, amm.price(x, y))
-    tokens_in = np.minimum(amm.tokens_to_reach_price(x, y, safe_target), s["other_holders"])
-    tokens_in = np.where(active, tokens_in, 0.0)
-    new_x = x + tokens_in
-    return {"amm_tokens": new_x, "amm_usd": x * y / new_x, "other_holders": s["other_holders"] - tokens_in}
+def outside_holders_trade(s: dict, P: dict, exo_t: dict) -> dict:
+    """The float trades toward its valuation; then liquidity providers move pool depth toward target."""
+    p = amm.price(s["amm_tokens"], s["amm_usd"])
+    value = market.outside_valuation(s["genesis_market_cap"], exo_t["log_factor"], exo_t["sentiment"],
+                                     floating_supply(s))
+    target = market.partial_adjustment_target(p, value, P["step.float_weight"])
+    d_tok, d_usd, x, y = amm.trade_toward_price(s["amm_tokens"], s["amm_usd"], target, P["market.fee"],
+                                                s["float_tokens"], s["float_usd"])
+    f_tok, f_usd = s["float_tokens"] + d_tok, s["float_usd"] + d_usd
+    p = amm.price(x, y)
+    change = market.liquidity_change_usd(y, p * (floating_supply(s) - x), s["liquidity_share"],
+                                         P["step.liquidity_weight"])
+    # deposits at the pool ratio, limited by what the float holds; withdrawals back to the float
+    add_usd = np.minimum(np.maximum(change, 0.0), np.minimum(f_usd, f_tok * p))
+    remove = np.clip(-change / np.maximum(y, 1e-300), 0.0, 1.0)
+    add_tok = add_usd / p
+    tok_out, usd_out = x * remove, y * remove
+    return {
+        "valuation": value, "market_factor": np.exp(exo_t["log_factor"]), "sentiment": exo_t["sentiment"],
+        "amm_tokens": x + add_tok - tok_out, "amm_usd": y + add_usd - usd_out,
+        "float_tokens": f_tok - add_tok + tok_out, "float_usd": f_usd - add_usd + usd_out,
+    }
 
 
-def apply_market_shocks(s: dict, exo_t: dict, prev_target_rel) -> dict:
-    """Price crash (forced sale), replayed price path and liquidity drain for one step.
+def treasury_policy(s: dict, P: dict) -> dict:
+    """Hold, buy back and burn, or add to liquidity a share of treasury holdings this step."""
+    code = P["treasury.policy_code"]
+    tokens, usd = treasury.spend_amounts(s["treasury"], s["treasury_usd"], P["step.treasury_spend"])
+    burn = code == 1
+    bought, x, y = amm.buy_tokens(s["amm_tokens"], s["amm_usd"], np.where(burn, usd, 0.0), P["market.fee"])
+    pair_tok, pair_usd = treasury.liquidity_pair(tokens, usd, amm.price(x, y))
+    add = code == 2
+    pair_tok, pair_usd = np.where(add, pair_tok, 0.0), np.where(add, pair_usd, 0.0)
+    burned = np.where(burn, tokens, 0.0) + bought
+    spent_tokens = np.where(burn, tokens, 0.0) + pair_tok
+    spent_usd = np.where(burn, usd, 0.0) + pair_usd
+    return {
+        "amm_tokens": x + pair_tok,
+        "amm_usd": y + pair_usd,
+        "treasury": s["treasury"] - spent_tokens,
+        "treasury_usd": s["treasury_usd"] - spent_usd,
+        "burned": s["burned"] + burned,
+        "burned_total": s["burned_total"] + burned,
+        "supply": s["supply"] - burned,
+    }
+
+
+def apply_market_shocks(s: dict, P: dict, exo_t: dict, prev_target_rel) -> dict:
+    """Forced sale (price crash), replayed price path (arbitrageur) and liquidity drain for one step.
 
     Args:
         s: state.
+        P: compiled parameters (the pool fee).
         exo_t: this step's schedule values (``crash_drop``, ``target_price_rel``, ``liquidity_removed``).
         prev_target_rel: the previous step's ``target_price_rel`` (nan outside a price path).
     """
-    s = dict(s)
-    changes: dict = {}
+    fee = P["market.fee"]
+    x, y = s["amm_tokens"], s["amm_usd"]
+    p0 = amm.price(x, y)
     drop = exo_t["crash_drop"]
-    crash = _arbitrage_to(s, amm.price(s["amm_tokens"], s["amm_usd"]) * (1.0 - drop), drop > 0)
-    s.update(crash)
-    changes.update(crash)
+    wanted = np.where(drop > 0, amm.tokens_for_price_drop(x, drop, fee), 0.0)
+    sold = np.minimum(wanted, s["seller_tokens"])
+    seller_usd, x, y = amm.sell_tokens(x, y, sold, fee)
+    achieved = np.where(drop > 0, 1.0 - amm.price(x, y) / p0, 0.0)
+
     rel = exo_t["target_price_rel"]
     on_path = ~np.isnan(rel)
-    anchor = np.where(on_path & np.isnan(prev_target_rel), amm.price(s["amm_tokens"], s["amm_usd"]),
-                      s["path_anchor_price"])
-    path = _arbitrage_to(s, anchor * np.where(on_path, rel, 1.0), on_path)
-    s.update(path)
-    changes.update(path)
-    changes["path_anchor_price"] = anchor
-    tokens_out, _, x, y = amm.remove_liquidity(s["amm_tokens"], s["amm_usd"], exo_t["liquidity_removed"])
-    changes.update({"amm_tokens": x, "amm_usd": y, "other_holders": s["other_holders"] + tokens_out})
-    changes["price"] = amm.price(x, y)
-    return changes
+    anchor = np.where(on_path & np.isnan(prev_target_rel), amm.price(x, y), s["path_anchor_price"])
+    target = np.where(on_path, anchor * np.where(on_path, rel, 1.0), amm.price(x, y))
+    # the arbitrageur sells from its inventory and buys with USD brought from outside the model
+    d_tok, d_usd, x, y = amm.trade_toward_price(x, y, target, fee, s["arbitrageur_tokens"],
+                                                np.where(on_path, np.inf, 0.0))
+    arb_in = np.maximum(-d_usd, 0.0)
+    arb_out = np.maximum(d_usd, 0.0)
+
+    tokens_out, usd_out, x, y = amm.remove_liquidity(x, y, exo_t["liquidity_removed"])
+    return {
+        "amm_tokens": x, "amm_usd": y, "price": amm.price(x, y),
+        "seller_tokens": s["seller_tokens"] - sold,
+        "arbitrageur_tokens": s["arbitrageur_tokens"] + d_tok,
+        "float_tokens": s["float_tokens"] + tokens_out, "float_usd": s["float_usd"] + usd_out,
+        "usd_in_total": s["usd_in_total"] + arb_in,
+        "usd_out_total": s["usd_out_total"] + seller_usd + arb_out,
+        "crash_target": drop, "crash_achieved": achieved,
+        "arbitrage_usd": arb_in - arb_out,
+        "path_target_price": np.where(on_path, target, np.nan),
+        "path_anchor_price": anchor,
+    }

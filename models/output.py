@@ -1,4 +1,9 @@
-"""The tidy per-step table every engine produces (DESIGN.md, Data flow)."""
+"""The tidy per-step table every engine produces (DESIGN.md, Data flow).
+
+Stocks are at the end of the step; flows (``minted``, ``burned``, ``revenue_usd``, ``tokens_sold``,
+``arbitrage_usd``...) are totals over the step; ``capacity``, ``demand`` and ``served`` are service
+units per day, so they read the same at any step length.
+"""
 
 from __future__ import annotations
 
@@ -8,12 +13,14 @@ import pandas as pd
 from models import ledger
 
 COLUMNS = (
-    "step", "price", "supply", "circulating", "unvested", "treasury", "minted", "burned", "minted_total",
-    "burned_total", "providers", "pending_providers", "capacity", "users", "potential_users", "demand",
-    "served", "quality", "revenue_usd", "reward_per_provider_usd", "mean_margin_usd", "emission_usd",
-    "burn_usd", "expected_price", "fundamental_price", "share_fundamentalist", "share_trend", "share_noise",
-    "amm_tokens", "amm_usd", "provider_tokens", "speculator_tokens", "speculator_usd", "vested_holders",
-    "other_holders",
+    "step", "price", "supply", "circulating", "floating_supply", "unvested", "treasury", "minted", "burned",
+    "minted_total", "burned_total", "providers", "pending_providers", "capacity", "users", "potential_users",
+    "demand", "served", "quality", "revenue_usd", "reward_per_provider_usd", "mean_margin_usd", "emission_usd",
+    "burn_usd", "tokens_sold", "bme_price", "expected_price", "fundamental_price", "valuation", "market_factor",
+    "sentiment", "share_fundamentalist", "share_trend", "share_noise", "amm_tokens", "amm_usd", "provider_tokens",
+    "speculator_tokens", "speculator_usd", "float_tokens", "float_usd", "treasury_usd", "seller_tokens",
+    "arbitrageur_tokens", "usd_in_total", "usd_out_total", "crash_target", "crash_achieved", "arbitrage_usd",
+    "path_target_price",
 )
 
 
@@ -21,22 +28,29 @@ def record(s: dict, step: int) -> dict:
     """One row per run (arrays over runs) from an aggregate-shaped state.
 
     Expects the ledger accounts plus ``active`` (runs, cohorts), ``pending`` (runs, cohorts, lead),
-    ``margin`` (runs, cohorts) and ``shares`` (runs, 3). The ABM builds the same keys from its agents.
+    ``margin`` (runs, cohorts) and ``shares`` (runs, 3); ``provider_tokens`` may be per cohort. The ABM
+    builds the same keys from its agents.
     """
     price = s["amm_usd"] / s["amm_tokens"]
     active = s["active"]
     n_active = active.sum(axis=-1)
     mean_margin = np.where(n_active > 0, (active * s["margin"]).sum(axis=-1) / np.maximum(n_active, 1e-300), 0.0)
+    provider_tokens = np.asarray(s["provider_tokens"]).reshape(price.shape + (-1,)).sum(axis=-1)
+    sold = s["tokens_sold"]
     row = {
         "step": np.full(price.shape, step),
         "price": price,
         "circulating": ledger.circulating(s),
+        "floating_supply": ledger.floating_supply(s),
         "providers": n_active,
         "pending_providers": s["pending"].reshape(price.shape + (-1,)).sum(axis=-1),
         "reward_per_provider_usd": s["reward_per_provider"] * price,
         "mean_margin_usd": mean_margin,
         "emission_usd": s["minted"] * price,
         "burn_usd": s["burned"] * price,
+        # effective burn-and-mint price: usage USD over the tokens providers sold (nan when none sold)
+        "bme_price": np.where(sold > 0, s["revenue_usd"] / np.where(sold > 0, sold, 1.0), np.nan),
+        "provider_tokens": provider_tokens,
         "share_fundamentalist": s["shares"][..., 0],
         "share_trend": s["shares"][..., 1],
         "share_noise": s["shares"][..., 2],

@@ -10,10 +10,28 @@ of Helium, at toy scale).
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import Field, ValidationError, model_validator
 from pydantic_core import PydanticCustomError
+
+from models.mechanisms.amm import price_ratio_after_sale, tokens_for_price_drop
+from models.param_blocks import (
+    EmissionParams,
+    Frozen,
+    MarketParams,
+    PaymentParams,
+    ProviderParams,
+    RegimeParams,
+    ShockEvent,
+    SimulationParams,
+    SpeculatorParams,
+    TokenParams,
+    TreasuryParams,
+    UserParams,
+    VestingAllocation,
+    VestingParams,
+)
 
 from models.param_io import (
     ABM_BYTES_PER_AGENT,
@@ -37,253 +55,11 @@ from models.param_io import (
 
 __all__ = [
     "ABM_BYTES_PER_AGENT", "MAX_ABM_AGENTS", "MAX_POPULATION", "SAFE_NAME_PATTERN", "SAFE_NAME_RULE", "Float", "Frozen",
-    "Int", "NonNeg", "ParameterError", "Population", "SafeName", "Scenario", "Seed", "Share", "abm_agents",
+    "Int", "NonNeg", "ParameterError", "Population", "SafeName", "Scenario", "Seed", "Share", "ShockEvent",
+    "VestingAllocation", "abm_agents",
     "check_engine_limits", "field_error", "format_validation_error", "load_scenario", "read_yaml",
     "scenario_from_dict", "with_overrides",
 ]
-
-
-class Frozen(BaseModel):
-    """Base for every parameter block: unknown keys and inf/nan rejected, immutable after load."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True, validate_default=True, allow_inf_nan=False)
-
-
-class SimulationParams(Frozen):
-    """Time grid, seed and population sizes."""
-
-    steps: Int = Field(260, ge=1, le=5200, description="Horizon in steps (260 weekly steps = 5 years).")
-    dt_days: Float = Field(7.0, gt=0, description="Days per step (7 = weekly).")
-    seed: Seed = Field(42, description="Root seed for numpy.random.SeedSequence.")
-    potential_providers: Population = Field(
-        1000, ge=1, description="Size of the pool of possible providers (agents in the ABM), count."
-    )
-    potential_users: Population = Field(
-        5000, ge=1, description="Largest potential user market over the horizon (agents in the ABM), count."
-    )
-    speculators: Population = Field(200, ge=0, description="Number of speculator agents (ABM), count.")
-    cost_cohorts: Int = Field(
-        5, ge=1, le=50, description="Aggregate engines: opex quantile cohorts that stand for cost heterogeneity."
-    )
-
-
-class TokenParams(Frozen):
-    """Genesis supply and where it sits."""
-
-    initial_supply: NonNeg = Field(
-        20e6, description="Tokens in existence at step 0 (pool, speculators, vesting), tokens."
-    )
-    max_supply: Float | None = Field(
-        None, gt=0, description="Hard cap on total minted supply, tokens; None = uncapped (Helium: 223 M)."
-    )
-
-
-class EmissionParams(Frozen):
-    """Token issuance schedule. Sources: Helium HIP-20 (halving), Filecoin reward actor (decay, baseline)."""
-
-    schedule: Literal["constant", "halving", "exponential_decay", "baseline"] = Field(
-        "halving", description="Issuance rule."
-    )
-    initial_tokens_per_step: NonNeg = Field(
-        20e3, description="Tokens minted in the first step (Helium, at its scale: 5 M HNT/month ~ 1.15 M/week)."
-    )
-    halving_period_steps: Int = Field(104, ge=1, description="Steps between halvings (Helium: 2 years).")
-    half_life_years: Float = Field(6.0, gt=0, description="Exponential decay half-life, years (Filecoin: 6).")
-    decay_total_tokens: NonNeg = Field(
-        330e6, description="Total tokens the exponential schedule mints at t=inf (Filecoin simple: 330 M)."
-    )
-    baseline_total_tokens: NonNeg = Field(
-        770e6, description="Baseline minting total at t=inf, tokens (Filecoin: 770 M FIL)."
-    )
-    baseline_initial_capacity: Float = Field(
-        500.0, gt=0, description="Baseline capacity b0 at step 0, capacity units (Filecoin: 2.5057 EiB)."
-    )
-    baseline_growth_per_year: Float = Field(
-        0.6931471805599453, ge=0, description="Baseline growth rate g, 1/year (Filecoin: ln 2, doubling)."
-    )
-    provider_share: Share = Field(
-        0.9, description="Share of emission paid to providers; the rest goes to the treasury, fraction."
-    )
-
-
-class PaymentParams(Frozen):
-    """How users pay. Sources: Helium data credits (bme), Akash take rate (fee)."""
-
-    mode: Literal["bme", "fee"] = Field("bme", description="bme: burn-and-mint; fee: tokens to providers.")
-    service_price_usd: NonNeg = Field(0.8, description="USD a user pays per service unit.")
-    burn_share: Share = Field(
-        1.0, description="bme: share of tokens bought with usage USD that is burned; the rest paid to providers."
-    )
-    take_rate: Share = Field(0.1, description="fee: share of usage tokens sent to the treasury, fraction.")
-
-
-class MarketParams(Frozen):
-    """Constant-product AMM token/USD through which every flow trades."""
-
-    initial_price_usd: Float = Field(0.04, gt=0, description="Token price at step 0, USD/token.")
-    liquidity_usd: Float = Field(
-        200e3, gt=0, description="USD side of the pool at step 0 (depth), USD; the token side is set by price."
-    )
-    fee: Float = Field(0.003, ge=0, lt=1, description="Swap fee, fraction of input (Uniswap v2: 0.003).")
-
-
-class ProviderParams(Frozen):
-    """Hardware providers: costs, capacity, entry and exit. Source: Helium hotspot ~ $500 (2021)."""
-
-    initial_active: Population = Field(100, ge=0, description="Providers active at step 0, count.")
-    capex_usd: NonNeg = Field(500.0, description="Hardware cost per provider, USD (sunk once bought).")
-    opex_usd_per_step: NonNeg = Field(6.0, description="Median operating cost per provider, USD/step.")
-    opex_dispersion: NonNeg = Field(
-        0.5, le=3, description="Log-normal sigma of opex across providers (0 = identical), dimensionless."
-    )
-    capacity_per_provider: Float = Field(10.0, gt=0, description="Service units one provider serves per step.")
-    lead_time_steps: Int = Field(4, ge=0, le=104, description="Hardware shipping delay before serving, steps.")
-    exit_patience_steps: Int = Field(
-        5, ge=1, description="Consecutive negative-margin steps before a provider considers leaving, steps."
-    )
-    exit_rate_when_unprofitable: Share = Field(
-        0.25, description="Per-step chance an out-of-patience provider leaves, fraction/step."
-    )
-    hardware_lifetime_steps: Float = Field(
-        260.0, gt=1, description="Mean hardware lifetime; failures are a constant hazard 1/lifetime, steps."
-    )
-    sell_share: Share = Field(
-        0.25, description="Share of token rewards sold at once (at least enough to cover opex), fraction."
-    )
-    payback_threshold_steps: Float = Field(
-        52.0, gt=0, description="Payback period at which half the maximum entry rate is reached, steps."
-    )
-    entry_max_rate: Share = Field(0.03, description="Largest share of remaining pool entering per step.")
-    entry_steepness: Float = Field(4.0, gt=0, description="Slope of the logistic entry curve, dimensionless.")
-    word_of_mouth: NonNeg = Field(
-        1.0, description="Entry boost per unit of active share of the pool (imitation), dimensionless."
-    )
-    price_expectation_adaptation: Share = Field(
-        0.1, description="Adaptive expectation weight on the latest price (lagged beliefs), fraction/step."
-    )
-
-
-class UserParams(Frozen):
-    """Paying users: Bass diffusion scaled by quality and price. Source: AWS S3 ~ $23.5/TiB-month anchor."""
-
-    initial_users: Population = Field(50, ge=0, description="Users at step 0, count.")
-    initial_market_share: Share = Field(
-        0.3, description="Share of potential_users in the market at step 0; the rest arrive by growth."
-    )
-    market_growth_per_year: NonNeg = Field(0.5, description="Growth of the potential market, fraction/year.")
-    bass_innovation: Share = Field(0.01, description="Bass p: spontaneous adoption, fraction/step.")
-    bass_imitation: Share = Field(0.08, description="Bass q: adoption by imitation, fraction/step.")
-    usage_per_user: Float = Field(2.0, gt=0, description="Service units one user demands per step.")
-    quality_elasticity: NonNeg = Field(1.0, description="Exponent on service quality in adoption.")
-    alternative_price_usd: Float = Field(
-        1.3, gt=0, description="Centralised alternative's price per service unit, USD (S3 for storage)."
-    )
-    price_elasticity: NonNeg = Field(2.0, description="Exponent on alternative/network price in adoption.")
-    wtp_dispersion: NonNeg = Field(
-        0.0, le=3, description="ABM: log-normal sigma of each user's alternative price (0 = identical)."
-    )
-    base_churn: Share = Field(0.005, description="Users leaving per step whatever happens, fraction/step.")
-    quality_churn: Share = Field(0.2, description="Extra churn per unit of unmet demand, fraction/step.")
-
-
-class SpeculatorParams(Frozen):
-    """Heterogeneous traders with Brock-Hommes (1998) strategy switching."""
-
-    budget_usd: NonNeg = Field(250.0, description="Mean USD cash per speculator at step 0, USD.")
-    initial_tokens: NonNeg = Field(2500.0, description="Mean tokens per speculator at step 0, tokens.")
-    max_order_share: Share = Field(
-        0.02, description="Largest share of a speculator's wealth traded in one step, fraction."
-    )
-    revenue_multiple_years: NonNeg = Field(
-        20.0, description="Fundamental value = this many years of usage revenue per circulating token."
-    )
-    fundamentalist_strength: NonNeg = Field(1.0, description="Order per unit relative mispricing.")
-    trend_strength: NonNeg = Field(2.0, description="Order per unit of last step's relative price change.")
-    noise_sigma: NonNeg = Field(0.3, description="Std of noise-trader order signal, dimensionless.")
-    intensity_of_choice: NonNeg = Field(
-        20.0, description="Brock-Hommes beta: switching sharpness per unit of strategy fitness."
-    )
-    fitness_memory: Share = Field(0.8, description="Weight on past fitness when updating strategy fitness.")
-    sentiment_strength: NonNeg = Field(0.5, description="Order added per unit of market sentiment.")
-    sentiment_persistence: Share = Field(0.95, description="AR(1) coefficient of market sentiment.")
-    sentiment_sigma: NonNeg = Field(0.05, description="Std of sentiment innovations per step.")
-    initial_shares: tuple[Share, Share, Share] = Field(
-        (0.4, 0.3, 0.3), description="Initial (fundamentalist, trend, noise) shares; must sum to 1."
-    )
-
-    @model_validator(mode="after")
-    def _shares_sum_to_one(self) -> SpeculatorParams:
-        if abs(sum(self.initial_shares) - 1.0) > 1e-9:
-            raise field_error("initial_shares", f"the three shares must sum to 1, got {sum(self.initial_shares):.6g}")
-        return self
-
-
-class VestingAllocation(Frozen):
-    """One team or investor allocation with a cliff and linear unlock."""
-
-    name: str = Field("team", description="Label.")
-    tokens: NonNeg = Field(0.0, description="Tokens in the allocation (part of initial_supply).")
-    cliff_steps: Int = Field(52, ge=0, description="Steps before anything unlocks.")
-    vesting_steps: Int = Field(104, ge=1, description="Steps from the cliff to fully unlocked.")
-    sell_share: Share = Field(0.5, description="Share of each unlock sold on the market at once.")
-
-
-class VestingParams(Frozen):
-    """All locked allocations."""
-
-    allocations: tuple[VestingAllocation, ...] = Field(
-        (
-            VestingAllocation(name="team", tokens=1.5e6, cliff_steps=52, vesting_steps=156, sell_share=0.3),
-            VestingAllocation(name="investors", tokens=2e6, cliff_steps=52, vesting_steps=104, sell_share=0.5),
-        ),
-        description="Allocations with cliff and linear unlock.",
-    )
-
-
-ShockType = Literal[
-    "price_crash", "bear_market", "liquidity_drain", "unlock_cliff", "demand_drop", "cost_spike", "price_path"
-]
-
-
-class ShockEvent(Frozen):
-    """One exogenous event."""
-
-    type: ShockType = Field(description="Kind of event.")
-    start: Int = Field(ge=0, description="Step the event starts.")
-    size: Float = Field(
-        0.5,
-        ge=0,
-        description=(
-            "price_crash/liquidity_drain/demand_drop/unlock_cliff: fraction removed or unlocked (<1); "
-            "bear_market: sentiment shift during the event; cost_spike: relative opex increase."
-        ),
-    )
-    duration: Int = Field(1, ge=1, description="Steps the event lasts.")
-    start_jitter_steps: Int = Field(0, ge=0, description="Start drawn uniformly in [start, start+jitter].")
-    path: tuple[Float, ...] = Field(
-        (), description="price_path: price relative to the price at start, one value per step."
-    )
-
-    @model_validator(mode="after")
-    def _check(self) -> ShockEvent:
-        if self.type in ("price_crash", "liquidity_drain", "demand_drop", "unlock_cliff") and self.size >= 1:
-            raise field_error("size", f"for {self.type} the size is a fraction removed, got {self.size:g} "
-                                      "(allowed: >= 0 and < 1)")
-        if self.type == "price_path" and not self.path:
-            raise field_error("path", "price_path needs a non-empty path of prices relative to the start price")
-        if self.type == "price_path" and min(self.path) <= 0:
-            raise field_error("path", f"relative prices must be positive, got {min(self.path):g} (allowed: > 0)")
-        return self
-
-
-class RegimeParams(Frozen):
-    """Thresholds that classify a run (DESIGN.md, Regimes)."""
-
-    collapse_level: Share = Field(0.5, description="Below this share of the pre-shock level = fallen.")
-    recovery_level: Float = Field(0.8, gt=0, description="Ending at or above this share = recovered.")
-    growth_level: Float = Field(1.1, gt=0, description="Ending above this share without falling = growth.")
-    recovery_window_steps: Int = Field(26, ge=1, description="No rise over this window = not recovering.")
-    reference_step: Int = Field(52, ge=0, description="Pre-shock reference step when there is no shock.")
 
 
 class Scenario(Frozen):
@@ -296,6 +72,7 @@ class Scenario(Frozen):
     emission: EmissionParams = EmissionParams()
     payment: PaymentParams = PaymentParams()
     market: MarketParams = MarketParams()
+    treasury: TreasuryParams = TreasuryParams()
     providers: ProviderParams = ProviderParams()
     users: UserParams = UserParams()
     speculators: SpeculatorParams = SpeculatorParams()
@@ -311,27 +88,55 @@ class Scenario(Frozen):
                 "cross_field", "{problem}", {"field": "", "problem": "; ".join(f"{f}: {m}" for f, m in problems)})
         return self
 
+    @property
+    def horizon_days(self) -> float:
+        """Days covered by the run: steps x dt_days."""
+        return self.simulation.steps * self.simulation.dt_days
+
     def _shock_problems(self) -> list[tuple[str, str]]:
-        steps, found = self.simulation.steps, []
+        horizon, found = self.horizon_days, []
         for i, shock in enumerate(self.shocks):
-            if shock.start >= steps:
-                found.append((f"shocks.{i}.start", f"step {shock.start} is beyond the horizon of {steps} steps "
-                              f"(allowed: 0 to {steps - 1}, simulation.steps - 1)"))
-            elif shock.start + shock.start_jitter_steps >= steps:
-                found.append((f"shocks.{i}.start_jitter_steps",
-                              f"the shock may start as late as step {shock.start + shock.start_jitter_steps}, beyond "
-                              f"the horizon of {steps} steps, so in some replicates it never happens (allowed: "
-                              f"start + start_jitter_steps <= {steps - 1}, i.e. jitter <= {steps - 1 - shock.start})"))
+            if shock.start_day >= horizon:
+                found.append((f"shocks.{i}.start_day", f"day {shock.start_day:g} is beyond the horizon of "
+                              f"{horizon:g} days (allowed: 0 to below steps x dt_days = {horizon:g})"))
+            elif shock.start_day + shock.start_jitter_days >= horizon:
+                latest = shock.start_day + shock.start_jitter_days
+                found.append((f"shocks.{i}.start_jitter_days",
+                              f"the shock may start as late as day {latest:g}, beyond the horizon of {horizon:g} "
+                              "days, so in some replicates it never happens (allowed: start_day + "
+                              f"start_jitter_days < {horizon:g}, i.e. jitter < {horizon - shock.start_day:g})"))
+            elif shock.type == "price_crash":
+                found.extend(self._crash_problem(i, shock))
         return found
+
+    def _crash_problem(self, i: int, shock: ShockEvent) -> list[tuple[str, str]]:
+        """A forced sale that cannot reach its size even against the genesis pool is an error.
+
+        The pool's token side when the crash comes is not known in advance; liquidity providers keep
+        pool depth near a share of market capitalisation, so in tokens it stays near its genesis
+        level. A shortfall found only at run time is a warning in the run's summary.
+        """
+        pool_tokens = self.market.liquidity_usd / self.market.initial_price_usd
+        needed = float(tokens_for_price_drop(pool_tokens, shock.size, self.market.fee))
+        if shock.inventory_tokens + 1e-9 * needed < needed:
+            achievable = 1.0 - float(price_ratio_after_sale(pool_tokens, shock.inventory_tokens, self.market.fee))
+            return [(f"shocks.{i}.inventory_tokens",
+                     f"price_crash of size {shock.size:g} by {shock.actor_name!r} needs about {needed:,.0f} tokens "
+                     f"sold into the genesis pool of {pool_tokens:,.0f} tokens, but the seller holds "
+                     f"{shock.inventory_tokens:,.0f}, enough for a drop of {achievable:.3g} (allowed: "
+                     f"inventory_tokens >= {needed:,.0f}, or a smaller size)")]
+        return []
 
     def _stock_problems(self) -> list[tuple[str, str]]:
         found = []
         vested = sum(a.tokens for a in self.vesting.allocations)
         pool_tokens = self.market.liquidity_usd / self.market.initial_price_usd
         spec_tokens = self.simulation.speculators * self.speculators.initial_tokens
-        if vested + pool_tokens + spec_tokens > self.token.initial_supply:
+        actors = sum(s.inventory_tokens for s in self.shocks)
+        held = vested + pool_tokens + spec_tokens + actors
+        if held > self.token.initial_supply:
             found.append(("token.initial_supply", f"{self.token.initial_supply:,.0f} tokens is smaller than vesting + "
-                          f"pool + speculator tokens (allowed: >= {vested + pool_tokens + spec_tokens:,.0f})"))
+                          f"pool + speculator + shock-actor tokens (allowed: >= {held:,.0f})"))
         market0 = self.simulation.potential_users * self.users.initial_market_share
         if self.users.initial_users > market0:
             found.append(("users.initial_users", f"{self.users.initial_users} exceeds the potential market at step 0 "
@@ -340,6 +145,10 @@ class Scenario(Frozen):
             found.append(("providers.initial_active", f"{self.providers.initial_active} exceeds the pool of "
                           f"potential providers (allowed: <= simulation.potential_providers = "
                           f"{self.simulation.potential_providers})"))
+        lead_steps = round(self.providers.lead_time_days / self.simulation.dt_days)
+        if lead_steps > 5200:
+            found.append(("providers.lead_time_days", f"{lead_steps} steps of shipping at dt_days "
+                          f"{self.simulation.dt_days:g} (allowed: at most 5200 steps)"))
         return found
 
 

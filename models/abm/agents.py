@@ -2,7 +2,7 @@
 
 Every agent is a real ``mesa.Agent`` registered with its model. Its state sits in one row of a column
 table the model owns (``model.tables[kind][column][row]``) and is read and written through attribute
-descriptors, so ``provider.opex_usd`` or ``user.adopted = True`` work as on any agent while the model
+descriptors, so ``provider.opex_usd_per_year`` or ``user.adopted = True`` work as on any agent while the model
 can also take a decision for a whole population with one numpy call.
 
 Each decision is written once, as a class method over rows (``Provider.entry_probabilities(model,
@@ -17,7 +17,7 @@ from __future__ import annotations
 import mesa
 import numpy as np
 
-from models.mechanisms import demand, providers, speculators
+from models.mechanisms import demand, providers, speculators, timebase
 
 POTENTIAL, PENDING, ACTIVE, EXITED = 0, 1, 2, 3
 PROVIDER_STATES = ("potential", "pending", "active", "exited")
@@ -64,7 +64,7 @@ class Provider(TableAgent):
     """A hardware provider: its own operating cost, capacity, lifecycle state and loss streak."""
 
     kind = "providers"
-    opex_usd = Column()
+    opex_usd_per_year = Column()
     capacity = Column()
     state_code = Column()
     arrival_step = Column()
@@ -86,50 +86,54 @@ class Provider(TableAgent):
         arrival = np.full(n, -1, dtype=np.int64)
         arrival[: pp.initial_active] = 0
         return {
-            "opex_usd": pp.opex_usd_per_step * model.rng.lognormal(0.0, pp.opex_dispersion, n),
+            "opex_usd_per_year": pp.opex_usd_per_year * model.rng.lognormal(0.0, pp.opex_dispersion, n),
             "capacity": np.full(n, pp.capacity_per_provider),
             "state_code": state,
             "arrival_step": arrival,
-            "loss_streak": np.zeros(n, dtype=np.int64),
+            "loss_streak": np.zeros(n),
             "margin_usd": np.zeros(n),
             "tokens": np.zeros(n),
         }
 
     @classmethod
     def current_opex(cls, model, rows) -> np.ndarray:
-        """Opex of ``rows`` at this step (cost shocks scale every provider alike)."""
-        return cls.table(model)["opex_usd"][rows] * model.exo_t["cost_multiplier"][0]
+        """Opex of ``rows`` over this step, USD (cost shocks scale every provider alike)."""
+        per_year = cls.table(model)["opex_usd_per_year"][rows] * model.exo_t["cost_multiplier"][0]
+        return timebase.amount_per_step(per_year, model.structure.dt_days)
 
     @classmethod
     def entry_probabilities(cls, model, rows) -> np.ndarray:
-        """Chance each provider in ``rows`` orders hardware, from its own expected margin.
+        """Chance each provider in ``rows`` orders hardware this step, from its own expected margin.
 
         The expected margin values the current reward per unit of capacity at the model's adaptive
-        expected price, less the provider's own opex (capex is what payback is measured against).
+        expected price, less the provider's own opex, per year (payback is measured against capex).
         """
         P = model.P
         reward = model.reward_per_capacity * cls.table(model)["capacity"][rows]
         margin = providers.operating_margin_usd(reward, model.s["expected_price"][0], cls.current_opex(model, rows))
-        return providers.entry_rate(
-            margin, P["providers.capex_usd"], P["providers.payback_threshold_steps"],
-            P["providers.entry_steepness"], P["providers.entry_max_rate"], P["providers.word_of_mouth"],
+        hazard = providers.entry_hazard(
+            margin / P["step.dt_years"][0], P["providers.capex_usd"], P["providers.payback_threshold_years"],
+            P["providers.entry_steepness"], P["providers.entry_max_rate_per_year"], P["providers.word_of_mouth"],
             model.engaged_share(),
         )
+        return timebase.probability_per_step(hazard, model.structure.dt_days)
 
     @classmethod
     def exit_probabilities(cls, model, rows) -> np.ndarray:
         """Chance each provider in ``rows`` leaves, from its own loss streak (plus hardware failure)."""
         P = model.P
         return providers.exit_probability(
-            cls.table(model)["loss_streak"][rows], P["providers.exit_patience_steps"],
-            P["providers.exit_rate_when_unprofitable"], P["providers.hardware_lifetime_steps"],
+            cls.table(model)["loss_streak"][rows], P["providers.exit_patience_days"], P["step.voluntary_exit"],
+            P["step.hardware_failure"],
         )
 
     @classmethod
     def sell_amounts(cls, model, rows, reward_tokens, price) -> np.ndarray:
-        """Tokens each provider in ``rows`` sells out of ``reward_tokens`` (a share, at least its opex)."""
+        """Tokens each provider in ``rows`` sells from its inventory (which holds ``reward_tokens`` already)."""
+        P = model.P
         return providers.tokens_sold(
-            reward_tokens, price, cls.current_opex(model, rows), model.P["providers.sell_share"]
+            reward_tokens, cls.table(model)["tokens"][rows], price, cls.current_opex(model, rows),
+            P["providers.sell_share"], P["step.inventory_sale"],
         )
 
     def decide_entry(self) -> bool:
@@ -219,20 +223,21 @@ class User(TableAgent):
 
     @classmethod
     def adoption_probabilities(cls, model, rows) -> np.ndarray:
-        """Bass adoption chance of each user in ``rows`` given adopters, market, quality and own price."""
+        """Bass adoption chance this step of each user in ``rows`` given adopters, market, quality, own price."""
         P, s = model.P, model.s
-        return demand.adoption_probability(
-            s["users"], s["potential_users"], P["users.bass_innovation"], P["users.bass_imitation"],
+        hazard = demand.adoption_hazard(
+            s["users"], s["potential_users"], P["users.bass_innovation_per_year"], P["users.bass_imitation_per_year"],
             s["quality"], P["users.quality_elasticity"], cls.attractiveness(model, rows),
         )
+        return timebase.probability_per_step(hazard, model.structure.dt_days)
 
     @classmethod
     def churn_probabilities(cls, model, rows) -> np.ndarray:
-        """Churn chance of each user in ``rows`` given quality and own price factor."""
+        """Churn chance this step of each user in ``rows`` given quality and own price factor."""
         P = model.P
-        return demand.churn_probability(
-            P["users.base_churn"], P["users.quality_churn"], model.s["quality"], cls.attractiveness(model, rows)
-        )
+        hazard = demand.churn_hazard(P["users.base_churn_per_year"], P["users.quality_churn_per_year"],
+                                     model.s["quality"], cls.attractiveness(model, rows))
+        return timebase.probability_per_step(hazard, model.structure.dt_days)
 
     def decide_adopt(self) -> bool:
         """Bernoulli adoption draw (only meaningful for a non-adopter in the market)."""
@@ -286,16 +291,14 @@ class Speculator(TableAgent):
 
     @classmethod
     def desired_orders(cls, model, rows, signals: np.ndarray, price: float) -> np.ndarray:
-        """Signed USD order of each speculator: its strategy's signal times its own wealth.
+        """Signed USD order of each speculator toward its strategy's target token share of its own wealth.
 
         Buys are capped by the agent's own cash, sells by the value of its own tokens.
         """
         table = cls.table(model)
         cash, tokens = table["budget_usd"][rows], table["tokens"][rows]
-        wealth = cash + tokens * price
-        order = speculators.order_usd(
-            signals[table["strategy"][rows]], wealth, model.P["speculators.max_order_share"][0]
-        )
+        target = speculators.target_token_share(signals)[table["strategy"][rows]]
+        order = speculators.rebalance_order_usd(target, cash, tokens, price, model.P["step.trade_weight"][0])
         return np.clip(order, -tokens * price, cash)
 
     def desired_order(self, signals: np.ndarray, price: float) -> float:

@@ -24,8 +24,7 @@ from models.sd import economy
 from models.sd.compile import compile_params
 
 # keys of the aggregate state that the ABM holds on its agents instead
-AGGREGATE_ONLY = ("active", "pending", "loss_streak", "margin")
-BELIEF_KEYS = ("fitness", "shares", "signals", "spec_last_price", "fundamental_price")
+AGGREGATE_ONLY = ("active", "pending", "loss_streak", "margin", "provider_tokens")
 
 
 def _one(value) -> np.ndarray:
@@ -55,6 +54,7 @@ class DePINModel(mesa.Model):
         self.exo = stack_exogenous([self.exogenous])
         self.exo_t = economy.exo_at(self.exo, 0)
         self.s = {k: v for k, v in economy.initial_state(self.P, self.structure).items() if k not in AGGREGATE_ONLY}
+        self.s["provider_tokens"] = np.zeros(1)
         self.reward_per_capacity = 0.0
         self.mean_margin = 0.0
         self.tables: dict[str, dict[str, np.ndarray]] = {}
@@ -99,7 +99,7 @@ class DePINModel(mesa.Model):
         capacity = _one(table["capacity"][table["state_code"] == ACTIVE].sum())
         wanted = users * P["users.usage_per_user"]
         served = demand.served_units(wanted, capacity)
-        revenue = payment.usage_revenue_usd(served, P["payment.service_price_usd"])
+        revenue = payment.usage_revenue_usd(served * self.structure.dt_days, P["payment.service_price_usd"])
         changes, to_providers = ledger.pay_for_usage(s, P, revenue)
         changes.update(
             {
@@ -115,7 +115,7 @@ class DePINModel(mesa.Model):
         self.s.update(economy.emit(self.P, self.structure, self.s, self.exo_t, t))
 
     def _providers_earn(self, t: int) -> None:
-        """Rewards split by capacity; each provider decides its sale; all sales clear as one trade."""
+        """Rewards split by capacity into each provider's inventory; each decides its sale; one trade."""
         P, s = self.P, self.s
         table = self.tables["providers"]
         rows = np.flatnonzero(table["state_code"] == ACTIVE)
@@ -126,30 +126,31 @@ class DePINModel(mesa.Model):
         self.reward_per_capacity = pool / total_capacity if has_capacity else 0.0
         reward = self.reward_per_capacity * table["capacity"][rows]
         margin = provider_rules.operating_margin_usd(reward, p, Provider.current_opex(self, rows))
+        table["tokens"][rows] += reward
         sold = Provider.sell_amounts(self, rows, reward, p)
-        paid = pool if has_capacity else 0.0
-        s_paid = {**s, "provider_tokens": s["provider_tokens"] + paid, "treasury": s["treasury"] + pool - paid}
-        # the sum of agents' sales can round above what was paid: never sell more than is held
-        total_sold = np.minimum(_one(sold.sum()), s_paid["provider_tokens"])
-        changes, _ = ledger.sell_into_pool(s_paid, "provider_tokens", total_sold, P["market.fee"])
-        table["tokens"][rows] += reward - sold
+        table["tokens"][rows] = np.maximum(table["tokens"][rows] - sold, 0.0)
+        usd, x, y = amm.sell_tokens(s["amm_tokens"], s["amm_usd"], _one(sold.sum()), P["market.fee"])
         table["margin_usd"][rows] = margin
-        table["loss_streak"][rows] = provider_rules.loss_streak(table["loss_streak"][rows], margin)
+        table["loss_streak"][rows] = provider_rules.loss_streak(table["loss_streak"][rows], margin,
+                                                                self.structure.dt_days)
         self.mean_margin = float(margin.mean()) if len(rows) else 0.0
-        changes.update(
-            {"treasury": s_paid["treasury"], "reward_per_provider": _one(pool / len(rows) if has_capacity else 0.0)}
-        )
-        s.update(changes)
+        s.update({
+            "amm_tokens": x, "amm_usd": y, "provider_tokens": _one(table["tokens"].sum()),
+            "treasury": s["treasury"] + (0.0 if has_capacity else pool),
+            "usd_out_total": s["usd_out_total"] + usd, "tokens_sold": _one(sold.sum()),
+            "reward_per_provider": _one(pool / len(rows) if has_capacity else 0.0),
+        })
 
     def _providers_move(self, t: int) -> None:
         """Expectations adapt; idle providers order hardware, shipped ones arrive, active ones may exit.
 
         Exited providers rejoin the idle pool (they may buy new hardware later), as the aggregate's
-        remaining pool counts everyone neither active nor pending.
+        remaining pool counts everyone neither active nor pending. A leaver sells ``exit_sale_share`` of
+        its inventory and keeps the rest as an outside holder (it joins the float).
         """
         P, s = self.P, self.s
         s["expected_price"] = provider_rules.update_expectation(
-            s["expected_price"], _one(self.price()), P["providers.price_expectation_adaptation"]
+            s["expected_price"], _one(self.price()), P["step.expectation_weight"]
         )
         table = self.tables["providers"]
         state = table["state_code"]
@@ -163,6 +164,16 @@ class DePINModel(mesa.Model):
         arriving = np.flatnonzero((state == PENDING) & (table["arrival_step"] <= t))
         state[arriving] = ACTIVE
         table["loss_streak"][arriving] = 0
+        leaving_tokens = table["tokens"][leave]
+        exit_sold = float((leaving_tokens * P["providers.exit_sale_share"][0]).sum())
+        kept = float(leaving_tokens.sum()) - exit_sold
+        table["tokens"][leave] = 0.0
+        usd, x, y = amm.sell_tokens(s["amm_tokens"], s["amm_usd"], _one(exit_sold), P["market.fee"])
+        s.update({
+            "amm_tokens": x, "amm_usd": y, "usd_out_total": s["usd_out_total"] + usd,
+            "provider_tokens": _one(table["tokens"].sum()), "float_tokens": s["float_tokens"] + kept,
+            "tokens_sold": s["tokens_sold"] + exit_sold,
+        })
 
     def _users_move(self, t: int) -> None:
         """Non-adopters in the market adopt (Bass, quality, own price); adopters churn."""
@@ -176,11 +187,10 @@ class DePINModel(mesa.Model):
         self.s["users"] = _one(np.count_nonzero(adopted))
 
     def _speculators(self, t: int) -> None:
-        """Strategy beliefs as in the aggregate; each agent orders by its drawn strategy; one net trade."""
+        """Beliefs as in the aggregate; each agent rebalances toward its drawn strategy; one net trade."""
         P, s = self.P, self.s
-        # fitness, shares, signals and fundamental value come from the aggregate block itself, so they
-        # are updated exactly as there; its pooled order is discarded for the agents' own orders
-        beliefs = economy.speculate(P, self.structure, s, self.exo_t, t)
+        # fitness, shares, signals and fundamental value are the aggregate's own beliefs, updated as there
+        beliefs = economy.speculator_beliefs(P, self.structure, s, self.exo_t)
         p = self.price()
         Speculator.choose_strategies(self, beliefs["shares"][0])
         table = self.tables["speculators"]
@@ -194,7 +204,7 @@ class DePINModel(mesa.Model):
         # clip float dust when an agent sells its whole holding
         table["tokens"] = np.maximum(table["tokens"] + tok_each, 0.0)
         table["budget_usd"] = np.maximum(table["budget_usd"] + usd_each, 0.0)
-        s.update({k: beliefs[k] for k in BELIEF_KEYS})
+        s.update(beliefs)
         s.update(
             {
                 "amm_tokens": x, "amm_usd": y, "speculator_tokens": s["speculator_tokens"] + d_tok,
@@ -202,12 +212,20 @@ class DePINModel(mesa.Model):
             }
         )
 
+    def _outside_holders(self, t: int) -> None:
+        """The float and liquidity providers (the aggregate block: one pooled outside holder)."""
+        self.s.update(economy.outside_holders(self.P, self.structure, self.s, self.exo_t, t))
+
+    def _treasury(self, t: int) -> None:
+        """The treasury policy (the aggregate block)."""
+        self.s.update(economy.treasury(self.P, self.structure, self.s, self.exo_t, t))
+
     def _vesting(self, t: int) -> None:
         """Unlocks and unlock sales (the aggregate block: no agent content)."""
         self.s.update(economy.vest_and_sell(self.P, self.structure, self.s, self.exo_t, t))
 
     def _shocks(self, t: int) -> None:
-        """Price crash, replayed price path, liquidity drain (the aggregate block)."""
+        """Forced sale, replayed price path, liquidity drain (the aggregate block)."""
         self.s.update(economy.shocks(self.P, self.structure, self.s, self.exo_t, t))
 
     # -- recording --------------------------------------------------------------------------------

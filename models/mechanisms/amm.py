@@ -78,3 +78,42 @@ def add_liquidity(token_reserve, usd_reserve, usd_in):
     """Deposit ``usd_in`` plus tokens at the pool ratio. Returns (tokens_in, new_x, new_y)."""
     tokens_in = token_reserve * usd_in / usd_reserve
     return tokens_in, token_reserve + tokens_in, usd_reserve + usd_in
+
+
+def price_ratio_after_sale(token_reserve, tokens_in, fee):
+    """Price after selling ``tokens_in`` (fee charged on input) relative to the price before."""
+    g = 1.0 - fee
+    return token_reserve**2 / ((token_reserve + tokens_in) * (token_reserve + g * tokens_in))
+
+
+def tokens_for_price_drop(token_reserve, drop, fee):
+    """Tokens a seller must sell (fee charged) to push the price down by the fraction ``drop``.
+
+    Solves ``price_ratio_after_sale(x, dx, fee) = 1 - drop`` for ``dx``:
+    ``g dx^2 + x (1 + g) dx + x^2 (1 - 1 / (1 - drop)) = 0``.
+    """
+    x = np.asarray(token_reserve, dtype=float)
+    g = 1.0 - np.asarray(fee, dtype=float)
+    c = 1.0 / np.maximum(1.0 - np.asarray(drop, dtype=float), 1e-300) - 1.0
+    b = x * (1.0 + g)
+    # stable root of the quadratic for small c (no cancellation)
+    return 2.0 * x * x * c / (b + np.sqrt(b * b + 4.0 * g * x * x * c))
+
+
+def trade_toward_price(token_reserve, usd_reserve, target_price, fee, tokens_available, usd_available):
+    """Trade (fee charged) that moves the pool toward ``target_price`` within the trader's holdings.
+
+    The size is the fee-free trade that would reach the target, capped by the trader's tokens (when
+    selling) or USD (when buying).
+
+    Returns:
+        (tokens_delta_for_trader, usd_delta_for_trader, new_token_reserve, new_usd_reserve).
+    """
+    x, y = np.asarray(token_reserve, dtype=float), np.asarray(usd_reserve, dtype=float)
+    wanted = tokens_to_reach_price(x, y, target_price)  # > 0: tokens to sell into the pool
+    sell = np.clip(wanted, 0.0, np.maximum(tokens_available, 0.0))
+    buy_usd = np.clip(np.sqrt(x * y * target_price) - y, 0.0, np.maximum(usd_available, 0.0))
+    buy_usd = np.where(wanted < 0, buy_usd, 0.0)
+    bought, x1, y1 = buy_tokens(x, y, buy_usd, fee)
+    usd_out, x2, y2 = sell_tokens(x1, y1, sell, fee)
+    return bought - sell, usd_out - buy_usd, x2, y2

@@ -1,4 +1,8 @@
-"""Provider unit economics: margins, payback, logistic entry, exit on sustained losses, token sales."""
+"""Provider unit economics: margins, logistic entry, exit on sustained losses, token inventory and sales.
+
+Entry and exit are hazards per year turned into per-step chances by ``timebase``; every amount here is
+per step unless its name says otherwise.
+"""
 
 from __future__ import annotations
 
@@ -19,9 +23,9 @@ def cost_quantiles(median, dispersion, cohorts):
     )
 
 
-def update_expectation(expected, observed, adaptation):
-    """Adaptive (lagged) expectation: moves a fraction ``adaptation`` toward the observed value."""
-    return expected + adaptation * (observed - expected)
+def update_expectation(expected, observed, weight):
+    """Adaptive (lagged) expectation: moves a fraction ``weight`` toward the observed value."""
+    return expected + weight * (observed - expected)
 
 
 def operating_margin_usd(reward_tokens, token_price, opex_usd):
@@ -29,39 +33,35 @@ def operating_margin_usd(reward_tokens, token_price, opex_usd):
     return reward_tokens * token_price - opex_usd
 
 
-def payback_steps(capex_usd, margin_usd):
-    """Steps to recover capex at a margin (inf when the margin is not positive)."""
-    margin = np.asarray(margin_usd, dtype=float)
-    safe = np.where(margin > 0, margin, 1.0)
-    return np.where(margin > 0, capex_usd / safe, np.inf)
-
-
-def entry_rate(expected_margin_usd, capex_usd, payback_threshold_steps, steepness, max_rate,
-               word_of_mouth, active_share):
-    """Per-step share of the remaining pool that buys hardware.
+def entry_hazard(expected_margin_usd_per_year, capex_usd, payback_threshold_years, steepness, max_rate_per_year,
+                 word_of_mouth, active_share):
+    """Entry hazard per year of a provider in the remaining pool (Sterman 2000, ch. 8: logistic adoption).
 
     Logistic in ``margin * threshold / capex - 1``: zero when payback equals the threshold, so half the
-    maximum rate; word of mouth scales it up with the share of the pool already active.
+    maximum rate; word of mouth scales it up with the share of the pool already engaged (Bass 1969).
     """
-    score = expected_margin_usd * payback_threshold_steps / np.maximum(capex_usd, 1e-12) - 1.0
-    rate = max_rate * expit(steepness * score) * (1.0 + word_of_mouth * active_share)
-    return np.clip(rate, 0.0, 1.0)
+    score = expected_margin_usd_per_year * payback_threshold_years / np.maximum(capex_usd, 1e-12) - 1.0
+    return np.maximum(max_rate_per_year * expit(steepness * score) * (1.0 + word_of_mouth * active_share), 0.0)
 
 
-def loss_streak(previous_streak, margin_usd):
-    """Consecutive negative-margin steps: +1 on a loss, reset to 0 on a profit."""
-    return np.where(np.asarray(margin_usd) < 0, previous_streak + 1, 0)
+def loss_streak(previous_streak, margin_usd, dt_days):
+    """Days of continuous losses: grows by one step on a loss, reset to 0 on a profit."""
+    return np.where(np.asarray(margin_usd) < 0, previous_streak + dt_days, 0.0)
 
 
-def exit_probability(streak, patience_steps, exit_rate_when_unprofitable, hardware_lifetime_steps):
+def exit_probability(streak_days, patience_days, voluntary_exit_probability, failure_probability):
     """Per-step chance to leave: voluntary once the loss streak reaches patience, plus hardware failure."""
-    voluntary = np.where(np.asarray(streak) >= patience_steps, exit_rate_when_unprofitable, 0.0)
-    failure = 1.0 / hardware_lifetime_steps
-    return 1.0 - (1.0 - voluntary) * (1.0 - failure)
+    voluntary = np.where(np.asarray(streak_days) >= patience_days, voluntary_exit_probability, 0.0)
+    return 1.0 - (1.0 - voluntary) * (1.0 - failure_probability)
 
 
-def tokens_sold(reward_tokens, token_price, opex_usd, sell_share):
-    """Tokens a provider sells this step: a share of rewards, at least enough to pay opex, at most the reward."""
+def tokens_sold(reward_tokens, inventory_tokens, token_price, opex_usd, sell_share, inventory_sale_fraction):
+    """Tokens a provider sells this step out of its inventory (which already holds this step's reward).
+
+    A share of the new reward at once, plus a fraction of what it held before; at least enough to pay
+    opex, at most everything it holds.
+    """
     cover_opex = opex_usd / np.maximum(token_price, 1e-12)
-    wanted = np.maximum(sell_share * reward_tokens, cover_opex)
-    return np.minimum(wanted, reward_tokens)
+    held_before = np.maximum(inventory_tokens - reward_tokens, 0.0)
+    wanted = np.maximum(sell_share * reward_tokens + inventory_sale_fraction * held_before, cover_opex)
+    return np.minimum(wanted, np.maximum(inventory_tokens, 0.0))

@@ -1,16 +1,20 @@
-"""Shock events turned into per-step schedules that every engine reads the same way."""
+"""Shock events turned into per-step schedules that every engine reads the same way.
+
+Times in a shock are days; here they become steps (``timebase``). The schedule says what each step
+asks for; the engines carry it out with the named actor's holdings and record what was achieved.
+"""
 
 from __future__ import annotations
 
 import numpy as np
 
 SCHEDULE_KEYS = (
-    "crash_drop",  # fraction the price is pushed down by a forced sale at this step
-    "liquidity_removed",  # fraction of both pool reserves withdrawn at this step
+    "crash_drop",  # price drop the forced seller aims for at this step (fraction)
+    "liquidity_removed",  # fraction of both pool reserves withdrawn by liquidity providers at this step
     "unlock_fraction",  # fraction of still-unvested tokens unlocked at once
     "demand_multiplier",  # multiplier on the potential user market
     "cost_multiplier",  # multiplier on provider opex
-    "sentiment_shift",  # added to market sentiment
+    "factor_shift",  # bear_market: cumulative shift of the log market factor (<= 0)
     "target_price_rel",  # price_path: target price relative to the price at the event start (nan = none)
 )
 
@@ -24,13 +28,37 @@ def empty_schedule(steps):
     return sched
 
 
-def shock_schedule(shocks, steps, starts):
+def start_step(shock, dt_days) -> int:
+    """First step of a shock before jitter."""
+    return int(np.floor(shock.start_day / dt_days + 1e-9))
+
+
+def jitter_steps(shock, dt_days) -> int:
+    """Largest whole-step delay the start jitter allows."""
+    return int(np.floor(shock.start_jitter_days / dt_days + 1e-9))
+
+
+def duration_steps(shock, dt_days) -> int:
+    """Steps a shock lasts (at least one)."""
+    return max(1, int(round(shock.duration_days / dt_days)))
+
+
+def path_values(shock, steps_after_start, dt_days):
+    """price_path: relative target price at each step from the start, linearly interpolated in days."""
+    days = np.arange(steps_after_start) * dt_days
+    knots = np.arange(len(shock.path)) * shock.path_interval_days
+    inside = days <= knots[-1] + 1e-9
+    return np.interp(days[inside], knots, np.asarray(shock.path, dtype=float))
+
+
+def shock_schedule(shocks, steps, starts, dt_days=7.0):
     """Per-step schedule arrays for ``shocks`` with realised start steps ``starts``.
 
     Args:
-        shocks: sequence of ShockEvent-like objects (type, size, duration, path).
-        steps: horizon.
+        shocks: sequence of ShockEvent-like objects.
+        steps: horizon in steps.
         starts: realised start step of each shock (after jitter).
+        dt_days: days per step.
 
     Returns:
         dict of arrays of length ``steps``, keys as in SCHEDULE_KEYS.
@@ -39,10 +67,11 @@ def shock_schedule(shocks, steps, starts):
     for shock, start in zip(shocks, starts, strict=True):
         if start >= steps:
             continue
-        window = slice(start, min(steps, start + shock.duration))
+        duration = duration_steps(shock, dt_days)
+        window = slice(start, min(steps, start + duration))
         if shock.type == "price_crash":
             # a crash lasting several steps spreads the same total drop evenly in log terms
-            per_step = 1.0 - (1.0 - shock.size) ** (1.0 / shock.duration)
+            per_step = 1.0 - (1.0 - shock.size) ** (1.0 / duration)
             sched["crash_drop"][window] = 1.0 - (1.0 - sched["crash_drop"][window]) * (1.0 - per_step)
         elif shock.type == "liquidity_drain":
             sched["liquidity_removed"][start] = 1.0 - (1.0 - sched["liquidity_removed"][start]) * (1 - shock.size)
@@ -53,9 +82,11 @@ def shock_schedule(shocks, steps, starts):
         elif shock.type == "cost_spike":
             sched["cost_multiplier"][window] *= 1.0 + shock.size
         elif shock.type == "bear_market":
-            sched["sentiment_shift"][window] -= shock.size
+            # the factor falls by `size` over the duration, evenly in logs, and stays down (a random walk)
+            ramp = np.minimum(np.arange(1, steps - start + 1) / duration, 1.0)
+            sched["factor_shift"][start:] += np.log1p(-shock.size) * ramp
         elif shock.type == "price_path":
-            path = np.asarray(shock.path, dtype=float)
-            end = min(steps, start + len(path))
-            sched["target_price_rel"][start:end] = path[: end - start]
+            values = path_values(shock, steps - start, dt_days)
+            sched["target_price_rel"][start:start + len(values)] = values
     return sched
+

@@ -1,7 +1,9 @@
-"""Turn validated scenarios into the arrays the aggregate engines step.
+"""Turn validated scenarios into the arrays the aggregate engines (and the ABM) step.
 
 ``Structure`` holds what must be shared by every run stepped together (horizon, cohorts, lead time,
-number of vesting allocations); ``P`` maps dotted parameter paths to arrays with one value per run.
+number of vesting allocations, step length); ``P`` maps dotted parameter paths to arrays with one
+value per run. :func:`per_step` is the one place where rates per year and durations in days become
+per-step quantities (``P["step.*"]``); the economy reads only those.
 """
 
 from __future__ import annotations
@@ -10,9 +12,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from models.mechanisms import timebase
 from models.mechanisms.providers import cost_quantiles
 
 SCHEDULE_CODES = {"constant": 0, "halving": 1, "exponential_decay": 2, "baseline": 3}
+TREASURY_CODES = {"hold": 0, "buyback_burn": 1, "add_liquidity": 2}
 
 
 @dataclass(frozen=True)
@@ -28,17 +32,23 @@ class Structure:
     @property
     def steps_per_year(self) -> float:
         """Steps in a 365-day year."""
-        return 365.0 / self.dt_days
+        return timebase.DAYS_PER_YEAR / self.dt_days
+
+    @property
+    def dt_years(self) -> float:
+        """Length of one step in years."""
+        return self.dt_days / timebase.DAYS_PER_YEAR
 
 
 def structure_of(scenario) -> Structure:
     """The structural key of one scenario (runs with equal keys can be batched)."""
+    sim = scenario.simulation
     return Structure(
-        steps=scenario.simulation.steps,
-        cohorts=scenario.simulation.cost_cohorts,
-        lead_time=scenario.providers.lead_time_steps,
+        steps=sim.steps,
+        cohorts=sim.cost_cohorts,
+        lead_time=timebase.whole_steps(scenario.providers.lead_time_days, sim.dt_days),
         allocations=len(scenario.vesting.allocations),
-        dt_days=scenario.simulation.dt_days,
+        dt_days=sim.dt_days,
     )
 
 
@@ -50,8 +60,66 @@ def _flatten(prefix: str, block, out: dict) -> None:
             out[f"{prefix}{name}"] = float(value)
 
 
+BLOCKS = ("simulation", "token", "emission", "payment", "market", "treasury", "providers", "users", "speculators")
+
+
+def _row(sc) -> dict:
+    row: dict = {}
+    for block_name in BLOCKS:
+        _flatten(f"{block_name}.", getattr(sc, block_name), row)
+    row["token.max_supply"] = np.inf if sc.token.max_supply is None else float(sc.token.max_supply)
+    row["emission.schedule_code"] = SCHEDULE_CODES[sc.emission.schedule]
+    row["treasury.policy_code"] = TREASURY_CODES[sc.treasury.policy]
+    row["payment.is_bme"] = sc.payment.mode == "bme"
+    row["market.liquidity_target_share"] = np.nan if sc.market.liquidity_target_share is None else float(
+        sc.market.liquidity_target_share)
+    row["speculators.initial_shares"] = np.asarray(sc.speculators.initial_shares, dtype=float)
+    allocs = sc.vesting.allocations
+    row["vesting.tokens"] = np.array([a.tokens for a in allocs], dtype=float)
+    row["vesting.cliff_days"] = np.array([a.cliff_days for a in allocs], dtype=float)
+    row["vesting.vesting_days"] = np.array([a.vesting_days for a in allocs], dtype=float)
+    row["vesting.sell_share"] = np.array([a.sell_share for a in allocs], dtype=float)
+    sellers = [s.inventory_tokens for s in sc.shocks if s.type == "price_crash"]
+    arbitrageurs = [s.inventory_tokens for s in sc.shocks if s.type == "price_path"]
+    row["shocks.seller_tokens"] = float(sum(sellers))
+    row["shocks.arbitrageur_tokens"] = float(sum(arbitrageurs))
+    return row
+
+
+def per_step(P: dict, dt_days: float) -> dict:
+    """Per-step quantities from rates per year and durations in days: the only step-length conversion."""
+    dt = dt_days
+    prob, ema, amount, steps = (timebase.probability_per_step, timebase.ema_weight, timebase.amount_per_step,
+                                timebase.steps_in)
+    spy = timebase.DAYS_PER_YEAR / dt
+    return {
+        "step.dt_years": np.full_like(P["simulation.dt_days"], float(timebase.years(dt))),
+        "step.emission_tokens": amount(P["emission.initial_tokens_per_year"], dt),
+        "step.halving_period": P["emission.halving_period_years"] * spy,
+        "step.decay_half_life": P["emission.half_life_years"] * spy,
+        "step.baseline_growth": P["emission.baseline_growth_per_year"] / spy,
+        "step.liquidity_weight": ema(P["market.liquidity_half_life_days"], dt),
+        "step.float_weight": ema(P["market.float_half_life_days"], dt),
+        "step.treasury_spend": prob(P["treasury.spend_rate_per_year"], dt),
+        "step.opex_cohorts": amount(P["providers.opex_cohorts_per_year"], dt),
+        "step.capacity_per_provider": P["providers.capacity_per_provider"] * dt,
+        "step.voluntary_exit": prob(P["providers.exit_rate_per_year"], dt),
+        "step.hardware_failure": prob(1.0 / P["providers.hardware_lifetime_years"], dt),
+        "step.inventory_sale": prob(P["providers.inventory_sale_rate_per_year"], dt),
+        "step.expectation_weight": ema(P["providers.expectation_half_life_days"], dt),
+        "step.usage_per_user": P["users.usage_per_user"] * dt,
+        "step.trade_weight": ema(P["speculators.trade_half_life_days"], dt),
+        "step.growth_weight": ema(P["speculators.growth_half_life_days"], dt),
+        "step.trend_weight": ema(P["speculators.trend_half_life_days"], dt),
+        "step.fitness_weight": ema(P["speculators.fitness_half_life_days"], dt),
+        "step.volatility_weight": ema(P["speculators.volatility_half_life_days"], dt),
+        "step.vesting_cliff": steps(P["vesting.cliff_days"], dt),
+        "step.vesting_length": steps(P["vesting.vesting_days"], dt),
+    }
+
+
 def compile_params(scenarios) -> tuple[Structure, dict[str, np.ndarray]]:
-    """Stack scenarios into per-run parameter arrays.
+    """Stack scenarios into per-run parameter arrays (plus their per-step conversions).
 
     Raises:
         ValueError: when the scenarios do not share one structure.
@@ -60,24 +128,10 @@ def compile_params(scenarios) -> tuple[Structure, dict[str, np.ndarray]]:
     if len(structures) != 1:
         raise ValueError(f"scenarios in one batch must share a structure, got {sorted(map(str, structures))}")
     (structure,) = structures
-    rows = []
-    for sc in scenarios:
-        row: dict = {}
-        for block_name in ("simulation", "token", "emission", "payment", "market", "providers", "users",
-                           "speculators"):
-            _flatten(f"{block_name}.", getattr(sc, block_name), row)
-        row["token.max_supply"] = np.inf if sc.token.max_supply is None else float(sc.token.max_supply)
-        row["emission.schedule_code"] = SCHEDULE_CODES[sc.emission.schedule]
-        row["payment.is_bme"] = sc.payment.mode == "bme"
-        row["speculators.initial_shares"] = np.asarray(sc.speculators.initial_shares, dtype=float)
-        allocs = sc.vesting.allocations
-        row["vesting.tokens"] = np.array([a.tokens for a in allocs], dtype=float)
-        row["vesting.cliff_steps"] = np.array([a.cliff_steps for a in allocs], dtype=float)
-        row["vesting.vesting_steps"] = np.array([a.vesting_steps for a in allocs], dtype=float)
-        row["vesting.sell_share"] = np.array([a.sell_share for a in allocs], dtype=float)
-        rows.append(row)
+    rows = [_row(sc) for sc in scenarios]
     P = {k: np.stack([np.asarray(r[k]) for r in rows]) for k in rows[0]}
-    P["providers.opex_cohorts"] = cost_quantiles(
-        P["providers.opex_usd_per_step"], P["providers.opex_dispersion"], structure.cohorts
+    P["providers.opex_cohorts_per_year"] = cost_quantiles(
+        P["providers.opex_usd_per_year"], P["providers.opex_dispersion"], structure.cohorts
     )
+    P.update(per_step(P, structure.dt_days))
     return structure, P

@@ -1,17 +1,21 @@
 """The aggregate economy as an ordered list of pure blocks, shared by the cadCAD and batched engines.
 
-Providers are cost cohorts (equal-mass quantiles of the opex distribution), users a count, speculators
-strategy shares of one pooled wealth. Each block takes ``(P, structure, state, exo_t, step)`` and
-returns the dict of state keys it changes. The step order (DESIGN.md) is:
+Providers are cost cohorts (equal-mass quantiles of the opex distribution) with a token inventory each,
+users a count, speculators strategy shares of one pooled wealth. Each block takes
+``(P, structure, state, exo_t, step)`` and returns the dict of state keys it changes; it reads only
+per-step parameters (``P["step.*"]``, converted once in ``models.sd.compile``). The step order is:
 
 1. usage: users demand, are served up to capacity and pay; the pool is bought from, tokens burned
 2. emission: the schedule mints; the provider share joins usage tokens in the reward pool
-3. providers_earn: rewards split by capacity; providers sell a share (at least their opex)
-4. providers_move: expectations adapt; new hardware is ordered, arrives after the lead time; exits
+3. providers_earn: rewards split by capacity into inventories; providers sell a share (at least opex)
+4. providers_move: expectations adapt; hardware is ordered, arrives after the lead time; leavers sell
+   or keep their inventory
 5. users_move: Bass adoption scaled by quality and price, churn
-6. speculators: Brock-Hommes fitness, shares and orders, cleared as one net trade
-7. vesting: unlocks and unlock sales
-8. shocks: price crash, replayed price path, liquidity drain
+6. speculators: risk-adjusted Brock-Hommes fitness, shares, one net rebalancing trade
+7. outside_holders: the float trades toward its valuation; liquidity providers follow market cap
+8. treasury: the treasury policy
+9. vesting: unlocks; holders sell a share and keep the rest
+10. shocks: forced sale, replayed price path, liquidity drain
 """
 
 from __future__ import annotations
@@ -19,7 +23,7 @@ from __future__ import annotations
 import numpy as np
 
 from models import ledger
-from models.mechanisms import amm, demand, providers, speculators
+from models.mechanisms import amm, demand, providers, speculators, timebase
 
 SPECULATOR_STRATEGIES = speculators.STRATEGIES
 
@@ -35,12 +39,17 @@ def initial_state(P: dict, structure) -> dict:
             "active": np.repeat((P["providers.initial_active"] / K)[:, None], K, axis=1),
             "pending": np.zeros(runs + (K, max(L, 1))),
             "loss_streak": np.zeros(runs + (K,)),
+            "provider_tokens": np.zeros(runs + (K,)),
             "expected_price": s["price"].copy(),
             "users": P["users.initial_users"] + zeros,
             "shares": P["speculators.initial_shares"].copy(),
             "signals": np.zeros(runs + (3,)),
             "fitness": np.zeros(runs + (3,)),
             "spec_last_price": s["price"].copy(),
+            "trend_average": s["price"].copy(),
+            "return_variance": zeros.copy(),
+            "revenue_average": zeros.copy(),
+            "revenue_growth": zeros.copy(),
             "reward_pool": zeros.copy(),
             "reward_per_provider": zeros.copy(),
             "margin": np.zeros(runs + (K,)),
@@ -60,7 +69,7 @@ def initial_state(P: dict, structure) -> dict:
 
 
 def usage(P, structure, s, exo_t, step):
-    """Users are served up to capacity and pay in USD, which buys tokens from the pool."""
+    """Users are served up to capacity (units per day) and pay in USD, which buys tokens from the pool."""
     market = demand.potential_market(
         step, P["simulation.potential_users"], P["users.initial_market_share"],
         P["users.market_growth_per_year"], structure.dt_days,
@@ -69,7 +78,7 @@ def usage(P, structure, s, exo_t, step):
     capacity = s["active"].sum(axis=-1) * P["providers.capacity_per_provider"]
     wanted = users * P["users.usage_per_user"]
     served = demand.served_units(wanted, capacity)
-    revenue = served * P["payment.service_price_usd"]
+    revenue = served * structure.dt_days * P["payment.service_price_usd"]
     changes, to_providers = ledger.pay_for_usage(s, P, revenue)
     changes.update(
         {
@@ -83,65 +92,86 @@ def usage(P, structure, s, exo_t, step):
 
 def emit(P, structure, s, exo_t, step):
     """Mint by schedule; the provider share joins the reward pool."""
-    changes, to_providers = ledger.mint(s, P, step, s["capacity"], structure.dt_days)
+    changes, to_providers = ledger.mint(s, P, step, s["capacity"])
     changes["reward_pool"] = s["reward_pool"] + to_providers
     return changes
 
 
+def cohort_opex(P, exo_t):
+    """Opex of one provider of each cohort this step, USD (cost shocks scale every cohort alike)."""
+    return P["step.opex_cohorts"] * exo_t["cost_multiplier"][..., None]
+
+
 def providers_earn(P, structure, s, exo_t, step):
-    """Rewards split by capacity; each cohort sells its share through the pool."""
+    """Rewards split by capacity into cohort inventories; each cohort sells through the pool."""
     p = amm.price(s["amm_tokens"], s["amm_usd"])
-    n_active = s["active"].sum(axis=-1)
+    active = s["active"]
+    n_active = active.sum(axis=-1)
     has_capacity = s["capacity"] > 0
     # with nobody to pay, the provider reward pool stays with the protocol
     reward = np.where(has_capacity, s["reward_pool"] / np.maximum(n_active, 1e-300), 0.0)
-    opex = P["providers.opex_cohorts"] * exo_t["cost_multiplier"][..., None]
+    opex = cohort_opex(P, exo_t)
     margin = providers.operating_margin_usd(reward[..., None], p[..., None], opex)
-    sold_each = providers.tokens_sold(reward[..., None], p[..., None], opex, P["providers.sell_share"][..., None])
-    sold = (s["active"] * sold_each).sum(axis=-1)
-    paid = np.where(has_capacity, s["reward_pool"], 0.0)
-    s_paid = {**s, "provider_tokens": s["provider_tokens"] + paid,
-              "treasury": s["treasury"] + s["reward_pool"] - paid}
-    # a sum of per-cohort shares can round above what was paid: never sell more than is held
-    sold = np.minimum(sold, s_paid["provider_tokens"])
-    changes, _ = ledger.sell_into_pool(s_paid, "provider_tokens", sold, P["market.fee"])
-    changes.update(
-        {
-            "treasury": s_paid["treasury"], "reward_per_provider": reward, "margin": margin,
-            "loss_streak": providers.loss_streak(s["loss_streak"], margin),
-        }
-    )
-    return changes
+    inventory = s["provider_tokens"] + active * reward[..., None]
+    per_provider = np.where(active > 0, inventory / np.maximum(active, 1e-300), 0.0)
+    sold_each = providers.tokens_sold(reward[..., None], per_provider, p[..., None], opex,
+                                      P["providers.sell_share"][..., None], P["step.inventory_sale"][..., None])
+    # a product of per-provider amounts can round above the cohort's holding: never sell more than is held
+    sold = np.minimum(active * sold_each, inventory)
+    usd, x, y = amm.sell_tokens(s["amm_tokens"], s["amm_usd"], sold.sum(axis=-1), P["market.fee"])
+    return {
+        "amm_tokens": x, "amm_usd": y, "provider_tokens": inventory - sold,
+        "treasury": s["treasury"] + np.where(has_capacity, 0.0, s["reward_pool"]),
+        "usd_out_total": s["usd_out_total"] + usd, "tokens_sold": sold.sum(axis=-1),
+        "reward_per_provider": reward, "margin": margin,
+        "loss_streak": providers.loss_streak(s["loss_streak"], margin, structure.dt_days),
+    }
 
 
 def providers_move(P, structure, s, exo_t, step):
-    """Adaptive price expectations drive hardware orders; losses and ageing drive exits."""
+    """Adaptive price expectations drive hardware orders; losses and ageing drive exits.
+
+    Leavers take their cohort's average inventory: they sell ``exit_sale_share`` of it and keep the
+    rest as outside holders. Arrivals join their cohort with no inventory and no loss streak of their own
+    (the cohort's streak is kept; issue "Economy v2, part 2" splits cohorts by vintage).
+    """
     K, L = structure.cohorts, structure.lead_time
     p = amm.price(s["amm_tokens"], s["amm_usd"])
-    expected = providers.update_expectation(s["expected_price"], p, P["providers.price_expectation_adaptation"])
-    opex = P["providers.opex_cohorts"] * exo_t["cost_multiplier"][..., None]
-    expected_margin = providers.operating_margin_usd(s["reward_per_provider"][..., None], expected[..., None], opex)
+    expected = providers.update_expectation(s["expected_price"], p, P["step.expectation_weight"])
+    opex = cohort_opex(P, exo_t)
+    dt_years = P["step.dt_years"][..., None]
+    margin_per_year = providers.operating_margin_usd(
+        s["reward_per_provider"][..., None], expected[..., None], opex) / dt_years
     pool = P["simulation.potential_providers"]
     pending_total = s["pending"].sum(axis=-1) if L > 0 else np.zeros_like(s["active"])
     engaged_share = (s["active"].sum(axis=-1) + pending_total.sum(axis=-1)) / pool
-    rate = providers.entry_rate(
-        expected_margin, P["providers.capex_usd"][..., None], P["providers.payback_threshold_steps"][..., None],
-        P["providers.entry_steepness"][..., None], P["providers.entry_max_rate"][..., None],
+    hazard = providers.entry_hazard(
+        margin_per_year, P["providers.capex_usd"][..., None], P["providers.payback_threshold_years"][..., None],
+        P["providers.entry_steepness"][..., None], P["providers.entry_max_rate_per_year"][..., None],
         P["providers.word_of_mouth"][..., None], engaged_share[..., None],
     )
+    rate = timebase.probability_per_step(hazard, structure.dt_days)
     remaining = np.maximum(pool[..., None] / K - s["active"] - pending_total, 0.0)
     entrants = rate * remaining
     leave = providers.exit_probability(
-        s["loss_streak"], P["providers.exit_patience_steps"][..., None],
-        P["providers.exit_rate_when_unprofitable"][..., None], P["providers.hardware_lifetime_steps"][..., None],
+        s["loss_streak"], P["providers.exit_patience_days"][..., None], P["step.voluntary_exit"][..., None],
+        P["step.hardware_failure"][..., None],
     )
     if L > 0:
         arrivals = s["pending"][..., 0]
         pending = np.concatenate([s["pending"][..., 1:], entrants[..., None]], axis=-1)
     else:
         arrivals, pending = entrants, s["pending"]
-    active = s["active"] * (1.0 - leave) + arrivals
-    return {"expected_price": expected, "pending": pending, "active": active}
+    leaving_tokens = s["provider_tokens"] * leave
+    exit_sold = (leaving_tokens * P["providers.exit_sale_share"][..., None]).sum(axis=-1)
+    kept = leaving_tokens.sum(axis=-1) - exit_sold
+    usd, x, y = amm.sell_tokens(s["amm_tokens"], s["amm_usd"], exit_sold, P["market.fee"])
+    return {
+        "expected_price": expected, "pending": pending, "active": s["active"] * (1.0 - leave) + arrivals,
+        "provider_tokens": s["provider_tokens"] - leaving_tokens, "float_tokens": s["float_tokens"] + kept,
+        "amm_tokens": x, "amm_usd": y, "usd_out_total": s["usd_out_total"] + usd,
+        "tokens_sold": s["tokens_sold"] + exit_sold,
+    }
 
 
 def users_move(P, structure, s, exo_t, step):
@@ -149,54 +179,84 @@ def users_move(P, structure, s, exo_t, step):
     attract = demand.price_attractiveness(
         P["payment.service_price_usd"], P["users.alternative_price_usd"], P["users.price_elasticity"]
     )
-    adopt = demand.adoption_probability(
-        s["users"], s["potential_users"], P["users.bass_innovation"], P["users.bass_imitation"], s["quality"],
-        P["users.quality_elasticity"], attract,
-    )
-    churn = demand.churn_probability(P["users.base_churn"], P["users.quality_churn"], s["quality"], attract)
+    adopt = timebase.probability_per_step(demand.adoption_hazard(
+        s["users"], s["potential_users"], P["users.bass_innovation_per_year"], P["users.bass_imitation_per_year"],
+        s["quality"], P["users.quality_elasticity"], attract,
+    ), structure.dt_days)
+    churn = timebase.probability_per_step(demand.churn_hazard(
+        P["users.base_churn_per_year"], P["users.quality_churn_per_year"], s["quality"], attract), structure.dt_days)
     users = s["users"] + adopt * np.maximum(s["potential_users"] - s["users"], 0.0) - churn * s["users"]
     return {"users": users}
 
 
-def speculate(P, structure, s, exo_t, step):
-    """Strategy fitness and shares (Brock-Hommes), then one net order through the pool."""
+def speculator_beliefs(P, structure, s, exo_t):
+    """Risk-adjusted fitness, Brock-Hommes shares, fundamental value and this step's strategy signals."""
     p = amm.price(s["amm_tokens"], s["amm_usd"])
-    realised = (p - s["spec_last_price"]) / s["spec_last_price"]
-    fitness = P["speculators.fitness_memory"][..., None] * s["fitness"] + speculators.strategy_profits(
-        s["signals"], realised
-    )
+    dt_years = P["step.dt_years"]
+    log_return = np.log(p / s["spec_last_price"])
+    floor = 1e-4 * dt_years  # a 1%-a-year volatility floor keeps the risk adjustment finite in calm runs
+    std = np.sqrt(np.maximum(s["return_variance"], floor))
+    profit = speculators.risk_adjusted_profit(speculators.target_token_share(s["signals"]), log_return, std,
+                                              dt_years)
+    fitness = s["fitness"] + P["step.fitness_weight"][..., None] * (profit - s["fitness"])
+    variance = s["return_variance"] + P["step.volatility_weight"] * (log_return**2 - s["return_variance"])
     shares = speculators.switching_shares(fitness, P["speculators.intensity_of_choice"])
+    annual = s["revenue_usd"] / dt_years
+    w = P["step.growth_weight"]
+    revenue = s["revenue_average"] + w * (annual - s["revenue_average"])
+    both = (revenue > 0) & (s["revenue_average"] > 0)
+    inst = np.where(both, np.log(np.where(both, revenue, 1.0) / np.where(both, s["revenue_average"], 1.0)), 0.0)
+    growth = s["revenue_growth"] + w * (inst / dt_years - s["revenue_growth"])
     fundamental = speculators.fundamental_price(
-        s["revenue_usd"], ledger.circulating(s), P["speculators.revenue_multiple_years"], structure.steps_per_year
-    )
+        revenue, growth, ledger.floating_supply(s), P["speculators.discount_rate_per_year"],
+        P["speculators.max_revenue_multiple"])
     signals = speculators.strategy_signals(
-        p, s["spec_last_price"], fundamental, exo_t["noise_signal"], exo_t["sentiment"],
+        p, fundamental, s["trend_average"], exo_t["noise_signal"], exo_t["sentiment"],
         P["speculators.fundamentalist_strength"], P["speculators.trend_strength"],
         P["speculators.noise_sigma"], P["speculators.sentiment_strength"],
     )
-    wealth = s["speculator_usd"] + s["speculator_tokens"] * p
-    order = speculators.order_usd((shares * signals).sum(axis=-1), wealth, P["speculators.max_order_share"])
+    return {
+        "fitness": fitness, "shares": shares, "signals": signals, "spec_last_price": p,
+        "trend_average": s["trend_average"] + P["step.trend_weight"] * (p - s["trend_average"]),
+        "return_variance": variance, "revenue_average": revenue, "revenue_growth": growth,
+        "fundamental_price": fundamental,
+    }
+
+
+def speculate(P, structure, s, exo_t, step):
+    """Beliefs, then one net order that moves pooled holdings toward the share-weighted target."""
+    beliefs = speculator_beliefs(P, structure, s, exo_t)
+    p = beliefs["spec_last_price"]
+    target = (beliefs["shares"] * speculators.target_token_share(beliefs["signals"])).sum(axis=-1)
+    order = speculators.rebalance_order_usd(target, s["speculator_usd"], s["speculator_tokens"], p,
+                                            P["step.trade_weight"])
     order = np.minimum(order, s["speculator_usd"])
     d_tok, d_usd, x, y = amm.signed_trade(s["amm_tokens"], s["amm_usd"], order, P["market.fee"],
                                           s["speculator_tokens"])
     return {
-        "fitness": fitness, "shares": shares, "signals": signals, "spec_last_price": p,
-        "fundamental_price": fundamental, "amm_tokens": x, "amm_usd": y,
+        **beliefs, "amm_tokens": x, "amm_usd": y,
         "speculator_tokens": s["speculator_tokens"] + d_tok, "speculator_usd": s["speculator_usd"] + d_usd,
     }
 
 
+def outside_holders(P, structure, s, exo_t, step):
+    """The float trades toward its valuation; liquidity providers move depth toward their target."""
+    return ledger.outside_holders_trade(s, P, exo_t)
+
+
+def treasury(P, structure, s, exo_t, step):
+    """The treasury's policy for this step."""
+    return ledger.treasury_policy(s, P)
+
+
 def vest_and_sell(P, structure, s, exo_t, step):
-    """Vesting unlocks; a share of each unlock is sold."""
-    changes, to_sell = ledger.vest(s, P, step, exo_t["unlock_fraction"])
-    sold, _ = ledger.sell_into_pool({**s, **changes}, "vested_holders", to_sell, P["market.fee"])
-    changes.update(sold)
-    return changes
+    """Vesting unlocks; holders sell a share and keep the rest."""
+    return ledger.vest_and_sell(s, P, step, exo_t["unlock_fraction"])
 
 
 def shocks(P, structure, s, exo_t, step):
-    """Market shocks of this step (crash, price path, liquidity drain)."""
-    return ledger.apply_market_shocks(s, exo_t, exo_t["prev_target_price_rel"])
+    """Market shocks of this step (forced sale, price path, liquidity drain)."""
+    return ledger.apply_market_shocks(s, P, exo_t, exo_t["prev_target_price_rel"])
 
 
 BLOCKS = (
@@ -206,6 +266,8 @@ BLOCKS = (
     ("providers_move", providers_move),
     ("users_move", users_move),
     ("speculators", speculate),
+    ("outside_holders", outside_holders),
+    ("treasury", treasury),
     ("vesting", vest_and_sell),
     ("shocks", shocks),
 )
