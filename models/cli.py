@@ -123,6 +123,12 @@ def cmd_run(args: argparse.Namespace) -> int:
         f"  regime (providers): {headline['regime']}, trough {_fmt(headline['trough'], '.2f')} of the step-"
         f"{headline['pre_shock_step']} level"
     )
+    for outcome in headline["shocks"]:
+        if outcome["achieved"] is not None and outcome["type"] == "price_crash":
+            print(f"  shock {outcome['shock']} ({outcome['type']} by {outcome['actor']}, step {outcome['start_step']}): "
+                  f"achieved {outcome['achieved']:.3g} of {outcome['target']:.3g}")
+    for warning in headline["warnings"]:
+        print(f"  warning: {warning}", file=sys.stderr)
     if expected_hash is not None:
         same = summary["timeseries_content_sha256"] == expected_hash
         print(f"  reproduction of {args.from_summary}: " + ("identical time series" if same else

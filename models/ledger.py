@@ -74,6 +74,8 @@ def genesis(P: dict, runs_shape: tuple) -> dict:
         "genesis_market_cap": price0 * floating + zeros,
         "liquidity_share": target_share + zeros,
         "valuation": price0 + zeros,
+        "flow_memory": zeros.copy(),
+        "float_last_price": price0 + zeros,
         "market_factor": 1.0 + zeros,
         "sentiment": zeros.copy(),
         "baseline_cumulative": zeros.copy(),
@@ -196,7 +198,9 @@ def vest_and_sell(s: dict, P: dict, step: int, unlock_fraction) -> dict:
 def outside_holders_trade(s: dict, P: dict, exo_t: dict) -> dict:
     """The float trades toward its valuation; then liquidity providers move pool depth toward target."""
     p = amm.price(s["amm_tokens"], s["amm_usd"])
-    value = market.outside_valuation(s["genesis_market_cap"], exo_t["log_factor"], exo_t["sentiment"],
+    memory = market.update_flow_memory(s["flow_memory"], p, s["float_last_price"],
+                                       P["market.flow_information_share"], P["step.flow_memory_persistence"])
+    value = market.outside_valuation(s["genesis_market_cap"], exo_t["log_factor"], exo_t["sentiment"], memory,
                                      floating_supply(s))
     target = market.partial_adjustment_target(p, value, P["step.float_weight"])
     d_tok, d_usd, x, y = amm.trade_toward_price(s["amm_tokens"], s["amm_usd"], target, P["market.fee"],
@@ -211,6 +215,7 @@ def outside_holders_trade(s: dict, P: dict, exo_t: dict) -> dict:
     add_tok = add_usd / p
     tok_out, usd_out = x * remove, y * remove
     return {
+        "flow_memory": memory, "float_last_price": p,
         "valuation": value, "market_factor": np.exp(exo_t["log_factor"]), "sentiment": exo_t["sentiment"],
         "amm_tokens": x + add_tok - tok_out, "amm_usd": y + add_usd - usd_out,
         "float_tokens": f_tok - add_tok + tok_out, "float_usd": f_usd - add_usd + usd_out,

@@ -85,7 +85,7 @@ class PaymentParams(Frozen):
     """How users pay. Sources: Helium data credits (bme), Akash take rate (fee)."""
 
     mode: Literal["bme", "fee"] = Field("bme", description="bme: burn-and-mint; fee: tokens to providers.")
-    service_price_usd: NonNeg = Field(0.8, description="USD a user pays per service unit.")
+    service_price_usd: NonNeg = Field(0.1, description="USD a user pays per service unit (assumption).")
     burn_share: Share = Field(
         1.0, description="bme: share of tokens bought with usage USD that is burned; the rest paid to providers."
     )
@@ -120,6 +120,15 @@ class MarketParams(Frozen):
     float_half_life_days: Float = Field(
         2.0, gt=0, description="Half-life of the gap between price and the outside holders' valuation, days "
         "(how fast the float trades; assumption, calibrated to the low autocorrelation of weekly returns)."
+    )
+    flow_information_share: Share = Field(
+        0.5, description="Share of the price impact of other traders' net flows that outside holders take as "
+        "news and keep in their valuation (Kyle 1985: order flow moves prices permanently because it may be "
+        "informed); the rest they trade away, fraction (assumption)."
+    )
+    flow_memory_half_life_days: Float = Field(
+        90.0, gt=0, description="Half-life over which outside holders forget the news in past flows, days "
+        "(assumption)."
     )
     factor_drift_per_year: Float = Field(
         0.0, ge=-5, le=5, description="Drift of the log crypto-market factor, 1/year (assumption: none)."
@@ -158,16 +167,22 @@ class ProviderParams(Frozen):
 
     initial_active: Population = Field(100, ge=0, description="Providers active at step 0, count.")
     capex_usd: NonNeg = Field(500.0, description="Hardware cost per provider, USD (sunk once bought).")
-    opex_usd_per_year: NonNeg = Field(313.0, description="Median operating cost per provider, USD/year.")
+    opex_usd_per_year: NonNeg = Field(
+        150.0, description="Median operating cost per provider (power, backhaul), USD/year (assumption)."
+    )
     opex_dispersion: NonNeg = Field(
         0.5, le=3, description="Log-normal sigma of opex across providers (0 = identical), dimensionless."
     )
     capacity_per_provider: Float = Field(
-        1.5, gt=0, description="Service units one provider can serve per day, units/day."
+        20.0, gt=0, description="Service units one provider can serve per day, units/day (assumption)."
     )
     lead_time_days: NonNeg = Field(28.0, le=728, description="Hardware shipping delay before serving, days.")
     exit_patience_days: NonNeg = Field(
         35.0, description="Days of continuous losses before a provider considers leaving, days."
+    )
+    margin_half_life_days: Float = Field(
+        30.0, gt=0, description="Half-life of the moving average of margin that providers judge losses on, days "
+        "(operators look at about a month of earnings, not one day's; assumption)."
     )
     exit_rate_per_year: NonNeg = Field(
         15.0, le=1e4, description="Exit hazard of an out-of-patience provider, 1/year (15: ~25% a week)."
@@ -210,10 +225,13 @@ class UserParams(Frozen):
     market_growth_per_year: NonNeg = Field(0.5, description="Growth of the potential market, fraction/year.")
     bass_innovation_per_year: NonNeg = Field(0.5, le=1e3, description="Bass p: spontaneous adoption, 1/year.")
     bass_imitation_per_year: NonNeg = Field(4.0, le=1e3, description="Bass q: adoption by imitation, 1/year.")
-    usage_per_user: Float = Field(0.3, gt=0, description="Service units one user demands per day, units/day.")
+    usage_per_user: Float = Field(
+        0.05, gt=0, description="Service units one user demands per day, units/day (assumption)."
+    )
     quality_elasticity: NonNeg = Field(1.0, description="Exponent on service quality in adoption.")
     alternative_price_usd: Float = Field(
-        1.3, gt=0, description="Centralised alternative's price per service unit, USD (S3 for storage)."
+        0.3, gt=0, description="Centralised alternative's price per service unit, USD (S3 for storage; "
+        "assumption for the generic base)."
     )
     price_elasticity: NonNeg = Field(2.0, description="Exponent on alternative/network price in adoption.")
     wtp_dispersion: NonNeg = Field(

@@ -61,13 +61,18 @@ def with_steps(scenario: Scenario, steps: int | None, source: str) -> Scenario:
 def compute(scenario: Scenario, engine: str, point: int = 0, replicate: int = 0) -> tuple[pd.DataFrame, dict, float]:
     """Run once; ``(frame, headline metrics, seconds)``. The root seed is ``scenario.simulation.seed``."""
     from models import engines
-    from models.analysis.regimes import pre_shock_step, summarise_run
+    from models.analysis.regimes import realised_shock_starts, reference_step, summarise_run
+    from models.analysis.shocks import shock_outcomes
 
     started = time.perf_counter()
     frame = engines.run(scenario, engine, point=point, replicate=replicate)
     seconds = time.perf_counter() - started
-    shock = pre_shock_step(scenario, point=point, replicate=replicate)
-    return frame, summarise_run(frame, scenario, shock), seconds
+    starts = realised_shock_starts(scenario, point=point, replicate=replicate)
+    results = summarise_run(frame, scenario, min(starts) if starts else reference_step(scenario), starts)
+    outcomes = shock_outcomes(frame, scenario, starts)
+    results["shocks"] = outcomes
+    results["warnings"] = [o["warning"] for o in outcomes if o["warning"]]
+    return frame, results, seconds
 
 
 def summary_record(scenario: Scenario, engine: str, frame: pd.DataFrame, results: dict, seconds: float,

@@ -70,6 +70,7 @@ class Provider(TableAgent):
     arrival_step = Column()
     loss_streak = Column()
     margin_usd = Column()
+    margin_average = Column()
     tokens = Column()
 
     @property
@@ -92,6 +93,7 @@ class Provider(TableAgent):
             "arrival_step": arrival,
             "loss_streak": np.zeros(n),
             "margin_usd": np.zeros(n),
+            "margin_average": np.zeros(n),
             "tokens": np.zeros(n),
         }
 

@@ -24,7 +24,7 @@ from models.sd import economy
 from models.sd.compile import compile_params
 
 # keys of the aggregate state that the ABM holds on its agents instead
-AGGREGATE_ONLY = ("active", "pending", "loss_streak", "margin", "provider_tokens")
+AGGREGATE_ONLY = ("active", "pending", "loss_streak", "margin_average", "margin", "provider_tokens")
 
 
 def _one(value) -> np.ndarray:
@@ -131,8 +131,10 @@ class DePINModel(mesa.Model):
         table["tokens"][rows] = np.maximum(table["tokens"][rows] - sold, 0.0)
         usd, x, y = amm.sell_tokens(s["amm_tokens"], s["amm_usd"], _one(sold.sum()), P["market.fee"])
         table["margin_usd"][rows] = margin
-        table["loss_streak"][rows] = provider_rules.loss_streak(table["loss_streak"][rows], margin,
-                                                                self.structure.dt_days)
+        dt = self.structure.dt_days
+        average = provider_rules.margin_average(table["margin_average"][rows], margin, dt, P["step.margin_weight"][0])
+        table["margin_average"][rows] = average
+        table["loss_streak"][rows] = provider_rules.loss_streak(table["loss_streak"][rows], average, dt)
         self.mean_margin = float(margin.mean()) if len(rows) else 0.0
         s.update({
             "amm_tokens": x, "amm_usd": y, "provider_tokens": _one(table["tokens"].sum()),
@@ -164,6 +166,7 @@ class DePINModel(mesa.Model):
         arriving = np.flatnonzero((state == PENDING) & (table["arrival_step"] <= t))
         state[arriving] = ACTIVE
         table["loss_streak"][arriving] = 0
+        table["margin_average"][arriving] = 0.0
         leaving_tokens = table["tokens"][leave]
         exit_sold = float((leaving_tokens * P["providers.exit_sale_share"][0]).sum())
         kept = float(leaving_tokens.sum()) - exit_sold

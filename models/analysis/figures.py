@@ -56,9 +56,10 @@ def event_steps(scenario, steps: int | None = None) -> dict[str, list[int]]:
     horizon = scenario.simulation.steps if steps is None else steps
     halvings = []
     if scenario.emission.schedule == "halving":
-        period = scenario.emission.halving_period_steps
-        halvings = list(range(period, horizon + 1, period))
-    return {"halving": halvings, "shock": [s.start for s in scenario.shocks if s.start <= horizon]}
+        period = scenario.emission.halving_period_years * 365.0 / scenario.simulation.dt_days
+        halvings = [int(np.ceil(k * period)) for k in range(1, int(horizon / period) + 1)]
+    starts = nominal_starts(scenario)
+    return {"halving": halvings, "shock": [s for s in starts if s <= horizon]}
 
 
 def _mark(ax, events: dict[str, list[int]] | None):
@@ -141,7 +142,7 @@ def propagation(frame: pd.DataFrame, shock_step: int, window: tuple[int, int] = 
     """How a shock travels through the loop: price, then provider margin, then providers and users.
 
     Left: levels relative to the pre-shock step (1 = pre-shock). Right: mean provider margin in USD/week,
-    which must stay negative for ``exit_patience_steps`` before providers start to leave.
+    which must stay negative for ``exit_patience_days`` before providers start to leave.
 
     Args:
         frame: tidy frame of one scenario (``step``, ``run``, the columns, ``mean_margin_usd``).

@@ -1,11 +1,11 @@
 """Regime metrics: did a run grow, stall, collapse or recover after its shock (DESIGN.md, Regimes).
 
 Levels are measured against the pre-shock level: the value at the first shock's realised start step
-(the row of that step is recorded before the shock acts), or at ``regimes.reference_step`` when the
+(the row of that step is recorded before the shock acts), or at ``regimes.reference_day`` when the
 scenario has no shock. Thresholds come from ``scenario.regimes``:
 
 - ``collapse``: ends below ``collapse_level`` x pre-shock and has not risen over the last
-  ``recovery_window_steps`` steps;
+  ``recovery_window_days`` days;
 - ``recovery``: fell below ``collapse_level`` at some point and ends at or above ``recovery_level``;
 - ``growth``: never fell below ``collapse_level`` and ends above ``growth_level``;
 - ``stall``: everything else.
@@ -27,6 +27,8 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+
+from models.analysis.shocks import nominal_starts, shock_outcomes
 
 REGIMES = ("collapse", "recovery", "growth", "stall")
 # Series whose regime is reported; providers is the headline (DESIGN.md: "measured on active providers").
@@ -58,7 +60,7 @@ class RegimeResult:
     level_step: int | None = None
 
 
-def classify(series, pre_step: int, regimes, steps=None) -> RegimeResult:
+def classify(series, pre_step: int, regimes, steps=None, dt_days: float = 7.0) -> RegimeResult:
     """Classify one time series.
 
     Args:
@@ -66,6 +68,7 @@ def classify(series, pre_step: int, regimes, steps=None) -> RegimeResult:
         pre_step: the pre-shock step; clamped to the last step when the horizon is shorter.
         regimes: ``models.params.RegimeParams`` (thresholds).
         steps: step numbers of ``series`` (defaults to 0..n-1).
+        dt_days: days per step (converts ``recovery_window_days``).
 
     Returns:
         A :class:`RegimeResult`. When the value at the reference step is <= 0 but the series was positive
@@ -100,7 +103,7 @@ def classify(series, pre_step: int, regimes, steps=None) -> RegimeResult:
     ratio = values[idx:] / pre_level
     final = float(ratio[-1])
     # "Not recovering": no rise over the window (or since the shock, for a shorter post-shock span).
-    window_start = max(0, len(ratio) - 1 - regimes.recovery_window_steps)
+    window_start = max(0, len(ratio) - 1 - max(1, int(round(regimes.recovery_window_days / dt_days))))
     rising = ratio[-1] > ratio[window_start]
 
     if final < regimes.collapse_level and not rising:
@@ -117,7 +120,7 @@ def classify(series, pre_step: int, regimes, steps=None) -> RegimeResult:
 
 def pre_shock_step(scenario, seed: int | None = None, steps: int | None = None, point: int = 0,
                    replicate: int = 0) -> int:
-    """The pre-shock step of one run: the first shock's realised start, else ``regimes.reference_step``.
+    """The pre-shock step of one run: the first shock's realised start, else ``reference_step(scenario)``.
 
     Shock starts can be jittered, so they are drawn from the run's own seed exactly as the engines do.
 
@@ -129,15 +132,27 @@ def pre_shock_step(scenario, seed: int | None = None, steps: int | None = None, 
         replicate: replicate index of the run's seed.
     """
     if not scenario.shocks:
-        return int(scenario.regimes.reference_step)
+        return reference_step(scenario)
+    return int(min(realised_shock_starts(scenario, seed, steps, point, replicate)))
+
+
+def realised_shock_starts(scenario, seed: int | None = None, steps: int | None = None, point: int = 0,
+                          replicate: int = 0) -> tuple[int, ...]:
+    """Start step of every shock of one run, drawn from the run's own seed as the engines draw them."""
+    if not scenario.shocks:
+        return ()
     from models.exogenous import run_seed_sequence, sample_exogenous
 
     if steps is not None:
         sim = scenario.simulation.model_copy(update={"steps": int(steps)})
         scenario = scenario.model_copy(update={"simulation": sim})
     root = scenario.simulation.seed if seed is None else seed
-    exo = sample_exogenous(scenario, run_seed_sequence(root, point, replicate))
-    return int(min(exo.shock_starts))
+    return sample_exogenous(scenario, run_seed_sequence(root, point, replicate)).shock_starts
+
+
+def reference_step(scenario) -> int:
+    """The step of ``regimes.reference_day`` at the scenario's step length."""
+    return int(np.floor(scenario.regimes.reference_day / scenario.simulation.dt_days + 1e-9))
 
 
 def _finite_or_none(x) -> float | None:
@@ -154,20 +169,23 @@ def format_ratio(x, spec: str = ".2f", missing: str = "n/a") -> str:
     return format(x, spec) if math.isfinite(x) else missing
 
 
-def summarise_run(frame: pd.DataFrame, scenario, shock_start: int | None = None) -> dict:
+def summarise_run(frame: pd.DataFrame, scenario, shock_start: int | None = None, shock_starts=None) -> dict:
     """Headline metrics of one run.
 
     Args:
         frame: tidy frame of one run (columns of ``models.output.COLUMNS``).
         scenario: the scenario that produced it (for thresholds and the reference step).
-        shock_start: the pre-shock step (see :func:`pre_shock_step`); None = ``regimes.reference_step``.
+        shock_start: the pre-shock step (see :func:`pre_shock_step`); None = :func:`reference_step`.
+        shock_starts: realised start step of every shock (None = their nominal starts).
 
     Returns:
         Flat dict: ``regime`` (providers) and ``regime_<column>`` for capacity, users and price, the
         providers' ``trough``, ``fell_below_step``, ``time_to_collapse`` (steps from the shock to the
         first fall, collapse runs only; negative when the providers had died before the shock) and
         ``final_ratio``, ``subsidy_ratio`` (total emission USD / total revenue USD), and final price,
-        providers and users. Non-finite numbers are None. These can be None: ``trough``,
+        providers and users; ``shock_target`` and ``shock_achieved`` of the first shock (what a forced
+        sale aimed for and achieved) and ``shock_warnings`` (shocks that fell short, see
+        ``models.analysis.shocks``). Non-finite numbers are None. These can be None: ``trough``,
         ``final_ratio``, ``trough_<column>`` and ``final_ratio_<column>`` (series never positive up to
         the reference step, see :func:`classify`), ``fell_below_step`` (never fell),
         ``time_to_collapse`` (not a collapse) and ``subsidy_ratio`` (no revenue). Formatting code must
@@ -176,8 +194,9 @@ def summarise_run(frame: pd.DataFrame, scenario, shock_start: int | None = None)
     if "run" in frame and frame["run"].nunique() > 1:
         raise ValueError("summarise_run expects one run; group the frame by 'run' first")
     frame = frame.sort_values("step")
-    pre = scenario.regimes.reference_step if shock_start is None else int(shock_start)
-    results = {col: classify(frame[col], pre, scenario.regimes, frame["step"]) for col in REGIME_COLUMNS}
+    pre = reference_step(scenario) if shock_start is None else int(shock_start)
+    dt = scenario.simulation.dt_days
+    results = {col: classify(frame[col], pre, scenario.regimes, frame["step"], dt) for col in REGIME_COLUMNS}
     head = results["providers"]
     revenue = float(frame["revenue_usd"].sum())
     emission = float(frame["emission_usd"].sum())
@@ -203,6 +222,14 @@ def summarise_run(frame: pd.DataFrame, scenario, shock_start: int | None = None)
         final_providers=float(last["providers"]),
         final_users=float(last["users"]),
         final_step=int(last["step"]),
+    )
+    starts = nominal_starts(scenario) if shock_starts is None else shock_starts
+    outcomes = shock_outcomes(frame, scenario, starts)
+    first = outcomes[0] if outcomes else {}
+    summary.update(
+        shock_target=_finite_or_none(first["target"]) if first.get("target") is not None else None,
+        shock_achieved=_finite_or_none(first["achieved"]) if first.get("achieved") is not None else None,
+        shock_warnings=sum(o["warning"] is not None for o in outcomes),
     )
     return summary
 

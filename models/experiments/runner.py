@@ -35,7 +35,7 @@ from models.io import STORAGE_ERRNOS
 
 # Swept paths that change a run's array shapes: batched runs must agree on these.
 STRUCTURAL_PREFIXES = ("simulation.steps", "simulation.cost_cohorts", "simulation.dt_days",
-                       "providers.lead_time_steps", "vesting.allocations")
+                       "providers.lead_time_days", "vesting.allocations")
 MAX_CHUNK = 250
 TASK_RETRIES = 3  # a task whose worker died is run again elsewhere (Dask's ``retries``)
 # Lower bounds of the bytes one run writes (measured: record ~3 KB; Parquet ~ 2.4 bytes per value).
@@ -60,18 +60,19 @@ class SweepInterrupted(RuntimeError):
 
 def run_row(task: tuple, scenario, frame, engine: str, keep: str, seconds: float) -> tuple[dict, Any]:
     """Summary row and (optionally) the time series to store for one run."""
-    from models.analysis.regimes import pre_shock_step
+    from models.analysis.regimes import realised_shock_starts, reference_step
     from models.exogenous import run_seed_int, run_seed_sequence
 
     rid, point, replicate, params = task
     root = scenario.simulation.seed
     frame = frame.drop(columns=["run"], errors="ignore").reset_index(drop=True)
-    shock = pre_shock_step(scenario, seed=root, point=point, replicate=replicate)
+    starts = realised_shock_starts(scenario, seed=root, point=point, replicate=replicate)
+    shock = min(starts) if starts else reference_step(scenario)
     row = {
         "run_id": rid, "point": point, "replicate": replicate, "root_seed": root,
         "seed": run_seed_int(run_seed_sequence(root, point, replicate)),
         "engine": engine, "steps": scenario.simulation.steps, **params,
-        **headline(frame, scenario, shock), "runtime_seconds": round(seconds, 6),
+        **headline(frame, scenario, shock, starts), "runtime_seconds": round(seconds, 6),
     }
     series = None
     if keep == "timeseries":

@@ -18,7 +18,7 @@ Example::
     overrides: {simulation.seed: 7}   # applied to every run; here also the root seed
     parameters:
       market.liquidity_usd: {values: [25000, 100000]}
-      providers.opex_usd_per_step: {low: 3.0, high: 9.0}
+      providers.opex_usd_per_year: {low: 100.0, high: 400.0}
     sampler: latin_hypercube          # grid | zip | latin_hypercube | sobol
     samples: 64
     replicates: 4

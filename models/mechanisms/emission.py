@@ -12,9 +12,23 @@ def constant(step, tokens_per_step):
     return np.asarray(tokens_per_step, dtype=float) * np.ones_like(np.asarray(step, dtype=float))
 
 
+def halving_minted_to_date(t, initial_tokens_per_step, halving_period_steps):
+    """Cumulative issuance after ``t`` (fractional) steps when the rate halves every period."""
+    t = np.asarray(t, dtype=float)
+    k = np.floor(t / halving_period_steps)
+    completed = 2.0 * initial_tokens_per_step * halving_period_steps * (1.0 - 0.5**k)
+    return completed + initial_tokens_per_step * 0.5**k * (t - k * halving_period_steps)
+
+
 def halving(step, initial_tokens_per_step, halving_period_steps):
-    """Issuance that halves every ``halving_period_steps`` (Helium HIP-20, Bittensor)."""
-    return initial_tokens_per_step * 0.5 ** np.floor(np.asarray(step) / halving_period_steps)
+    """Issuance during step ``step`` when the rate halves every ``halving_period_steps`` (Helium HIP-20).
+
+    The integral of the rate over the step, so a halving that falls inside a step splits it and daily
+    and weekly runs mint the same by any date.
+    """
+    t = np.asarray(step, dtype=float)
+    return (halving_minted_to_date(t + 1.0, initial_tokens_per_step, halving_period_steps)
+            - halving_minted_to_date(t, initial_tokens_per_step, halving_period_steps))
 
 
 def exponential_decay(step, total_tokens, half_life_steps):

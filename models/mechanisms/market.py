@@ -20,9 +20,17 @@ def factor_increments(draws, drift_per_year, volatility_per_year, tail_df, dt_ye
     return drift_per_year * dt_years + volatility_per_year * np.sqrt(dt_years) * scale * np.asarray(draws)
 
 
-def outside_valuation(genesis_market_cap_usd, log_factor, sentiment, floating_supply):
-    """USD per token outside holders think fair: the genesis market cap moved by factor and sentiment."""
-    return genesis_market_cap_usd * np.exp(log_factor + sentiment) / np.maximum(floating_supply, 1e-12)
+def outside_valuation(genesis_market_cap_usd, log_factor, sentiment, flow_memory, floating_supply):
+    """USD per token outside holders think fair: the genesis market cap moved by factor, sentiment and the
+    news they read in past flows, spread over the floating supply."""
+    return genesis_market_cap_usd * np.exp(log_factor + sentiment + flow_memory) / np.maximum(floating_supply, 1e-12)
+
+
+def update_flow_memory(flow_memory, price, price_after_last_float_trade, information_share, persistence):
+    """Decay the remembered news and add the kept share of the log price impact of flows since the float
+    last traded (Kyle 1985: the permanent part of price impact)."""
+    impact = np.log(np.asarray(price, dtype=float) / np.asarray(price_after_last_float_trade, dtype=float))
+    return persistence * flow_memory + information_share * impact
 
 
 def partial_adjustment_target(price, valuation, weight):

@@ -44,9 +44,14 @@ def entry_hazard(expected_margin_usd_per_year, capex_usd, payback_threshold_year
     return np.maximum(max_rate_per_year * expit(steepness * score) * (1.0 + word_of_mouth * active_share), 0.0)
 
 
-def loss_streak(previous_streak, margin_usd, dt_days):
-    """Days of continuous losses: grows by one step on a loss, reset to 0 on a profit."""
-    return np.where(np.asarray(margin_usd) < 0, previous_streak + dt_days, 0.0)
+def margin_average(previous_average, margin_usd, dt_days, weight):
+    """Moving average of the margin per day, USD/day: what a provider judges its losses on."""
+    return previous_average + weight * (np.asarray(margin_usd) / dt_days - previous_average)
+
+
+def loss_streak(previous_streak, average_margin, dt_days):
+    """Days the average margin has been negative: grows by one step on a loss, reset to 0 on a profit."""
+    return np.where(np.asarray(average_margin) < 0, previous_streak + dt_days, 0.0)
 
 
 def exit_probability(streak_days, patience_days, voluntary_exit_probability, failure_probability):

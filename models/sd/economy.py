@@ -39,6 +39,7 @@ def initial_state(P: dict, structure) -> dict:
             "active": np.repeat((P["providers.initial_active"] / K)[:, None], K, axis=1),
             "pending": np.zeros(runs + (K, max(L, 1))),
             "loss_streak": np.zeros(runs + (K,)),
+            "margin_average": np.zeros(runs + (K,)),
             "provider_tokens": np.zeros(runs + (K,)),
             "expected_price": s["price"].copy(),
             "users": P["users.initial_users"] + zeros,
@@ -119,12 +120,13 @@ def providers_earn(P, structure, s, exo_t, step):
     # a product of per-provider amounts can round above the cohort's holding: never sell more than is held
     sold = np.minimum(active * sold_each, inventory)
     usd, x, y = amm.sell_tokens(s["amm_tokens"], s["amm_usd"], sold.sum(axis=-1), P["market.fee"])
+    average = providers.margin_average(s["margin_average"], margin, structure.dt_days, P["step.margin_weight"][..., None])
     return {
         "amm_tokens": x, "amm_usd": y, "provider_tokens": inventory - sold,
         "treasury": s["treasury"] + np.where(has_capacity, 0.0, s["reward_pool"]),
         "usd_out_total": s["usd_out_total"] + usd, "tokens_sold": sold.sum(axis=-1),
         "reward_per_provider": reward, "margin": margin,
-        "loss_streak": providers.loss_streak(s["loss_streak"], margin, structure.dt_days),
+        "margin_average": average, "loss_streak": providers.loss_streak(s["loss_streak"], average, structure.dt_days),
     }
 
 
