@@ -125,8 +125,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     )
     for outcome in headline["shocks"]:
         if outcome["achieved"] is not None and outcome["type"] == "price_crash":
-            print(f"  shock {outcome['shock']} ({outcome['type']} by {outcome['actor']}, step {outcome['start_step']}): "
-                  f"achieved {outcome['achieved']:.3g} of {outcome['target']:.3g}")
+            print(f"  shock {outcome['shock']} ({outcome['type']} by {outcome['actor']}, step "
+                  f"{outcome['start_step']}): achieved {outcome['achieved']:.3g} of {outcome['target']:.3g}")
     for warning in headline["warnings"]:
         print(f"  warning: {warning}", file=sys.stderr)
     if expected_hash is not None:

@@ -275,6 +275,10 @@ class SpeculatorParams(Frozen):
     volatility_half_life_days: Float = Field(
         30.0, gt=0, description="Half-life of the return-variance estimate that risk-adjusts fitness, days."
     )
+    prior_volatility_per_year: Float = Field(
+        0.5, gt=0, le=10, description="Volatility traders assume on top of what they measure when they "
+        "risk-adjust fitness, 1/sqrt(year) (a token is never riskless to them; assumption)."
+    )
     sentiment_strength: NonNeg = Field(0.5, description="Signal added per unit of market sentiment.")
     initial_shares: tuple[Share, Share, Share] = Field(
         (0.4, 0.3, 0.3), description="Initial (fundamentalist, trend, noise) shares; must sum to 1."

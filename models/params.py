@@ -32,7 +32,6 @@ from models.param_blocks import (
     VestingAllocation,
     VestingParams,
 )
-
 from models.param_io import (
     ABM_BYTES_PER_AGENT,
     MAX_ABM_AGENTS,

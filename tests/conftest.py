@@ -23,16 +23,20 @@ def crash_scenario():
 
 @pytest.fixture(scope="session")
 def small_scenario(base_scenario):
-    """A short horizon with a crash and a vesting cliff inside it, for ledger checks."""
+    """80 weekly steps with a forced sale, a liquidity drain, a vesting cliff and a replayed price path inside.
+
+    The forced seller needs about 2.9 M tokens to push the genesis pool of 5 M tokens down 60%; it holds
+    4 M. The arbitrageur of the price path holds 1 M tokens and brings USD from outside to buy.
+    """
     return with_overrides(
         base_scenario,
         {
             "simulation.steps": 80,
             "shocks": [
-                {"type": "price_crash", "start": 30, "size": 0.6},
-                {"type": "liquidity_drain", "start": 40, "size": 0.3},
-                {"type": "unlock_cliff", "start": 60, "size": 0.5},
-                {"type": "price_path", "start": 65, "path": [0.9, 0.8, 0.85]},
+                {"type": "price_crash", "start_day": 30 * 7, "size": 0.6, "inventory_tokens": 4e6},
+                {"type": "liquidity_drain", "start_day": 40 * 7, "size": 0.3},
+                {"type": "unlock_cliff", "start_day": 60 * 7, "size": 0.5},
+                {"type": "price_path", "start_day": 65 * 7, "path": [0.9, 0.8, 0.85], "inventory_tokens": 1e6},
             ],
         },
     )

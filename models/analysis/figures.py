@@ -12,6 +12,8 @@ import pandas as pd
 import seaborn as sns
 from matplotlib.figure import Figure
 
+from models.analysis.shocks import nominal_starts
+
 # Axis labels with units for the tidy columns of models.output (one step = one week by default).
 LABELS = {
     "step": "week (step)",

@@ -21,14 +21,19 @@ def factor_increments(draws, drift_per_year, volatility_per_year, tail_df, dt_ye
 
 
 def outside_valuation(genesis_market_cap_usd, log_factor, sentiment, flow_memory, floating_supply):
-    """USD per token outside holders think fair: the genesis market cap moved by factor, sentiment and the
-    news they read in past flows, spread over the floating supply."""
+    """USD per token outside holders think fair.
+
+    The genesis market cap moved by the market factor, sentiment and the news they read in past flows,
+    spread over the floating supply.
+    """
     return genesis_market_cap_usd * np.exp(log_factor + sentiment + flow_memory) / np.maximum(floating_supply, 1e-12)
 
 
 def update_flow_memory(flow_memory, price, price_after_last_float_trade, information_share, persistence):
-    """Decay the remembered news and add the kept share of the log price impact of flows since the float
-    last traded (Kyle 1985: the permanent part of price impact)."""
+    """Decay the remembered news; add the kept share of the log price impact of flows since the float traded.
+
+    Kyle (1985): the part of price impact that order flow leaves permanently.
+    """
     impact = np.log(np.asarray(price, dtype=float) / np.asarray(price_after_last_float_trade, dtype=float))
     return persistence * flow_memory + information_share * impact
 

@@ -58,8 +58,8 @@ def target_token_share(signals):
 
 def risk_adjusted_profit(previous_targets, log_return, return_std_per_step, dt_years):
     """Annualised Sharpe ratio of each strategy's position over the last step."""
-    scale = np.asarray(return_std_per_step)[..., None] * np.sqrt(dt_years)
-    return previous_targets * np.asarray(log_return)[..., None] / scale
+    scale = np.asarray(return_std_per_step) * np.sqrt(dt_years)
+    return previous_targets * (np.asarray(log_return) / scale)[..., None]
 
 
 def switching_shares(fitness, intensity_of_choice):

@@ -120,7 +120,8 @@ def providers_earn(P, structure, s, exo_t, step):
     # a product of per-provider amounts can round above the cohort's holding: never sell more than is held
     sold = np.minimum(active * sold_each, inventory)
     usd, x, y = amm.sell_tokens(s["amm_tokens"], s["amm_usd"], sold.sum(axis=-1), P["market.fee"])
-    average = providers.margin_average(s["margin_average"], margin, structure.dt_days, P["step.margin_weight"][..., None])
+    average = providers.margin_average(s["margin_average"], margin, structure.dt_days,
+                                       P["step.margin_weight"][..., None])
     return {
         "amm_tokens": x, "amm_usd": y, "provider_tokens": inventory - sold,
         "treasury": s["treasury"] + np.where(has_capacity, 0.0, s["reward_pool"]),
@@ -196,8 +197,8 @@ def speculator_beliefs(P, structure, s, exo_t):
     p = amm.price(s["amm_tokens"], s["amm_usd"])
     dt_years = P["step.dt_years"]
     log_return = np.log(p / s["spec_last_price"])
-    floor = 1e-4 * dt_years  # a 1%-a-year volatility floor keeps the risk adjustment finite in calm runs
-    std = np.sqrt(np.maximum(s["return_variance"], floor))
+    # measured variance plus the variance traders assume anyway: calm runs do not make fitness explode
+    std = np.sqrt(s["return_variance"] + P["speculators.prior_volatility_per_year"] ** 2 * dt_years)
     profit = speculators.risk_adjusted_profit(speculators.target_token_share(s["signals"]), log_return, std,
                                               dt_years)
     fitness = s["fitness"] + P["step.fitness_weight"][..., None] * (profit - s["fitness"])
