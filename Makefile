@@ -53,6 +53,7 @@ lint: setup
 
 bench: setup
 	$(BIN)/python benchmarks/engines.py
+	$(BIN)/python benchmarks/stylised_facts.py --seeds 20
 
 lab: setup
 	$(BIN)/jupyter lab notebooks

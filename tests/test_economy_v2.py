@@ -197,3 +197,12 @@ def test_base_price_has_the_stylised_facts_of_depin_tokens():
     assert model["excess_kurtosis"] > 0
     assert fil["annual_volatility"] > 0.5  # the reference data are token-like too
     assert all(stylised.check_bounds(model, hnt).values())
+
+
+def test_intensity_of_choice_moves_strategy_shares_at_plausible_values():
+    spread = {}
+    for beta in (0.0, 2.0):
+        frame = engines.run(with_overrides(BASE, {"speculators.intensity_of_choice": beta}), "batch", seed=1)
+        spread[beta] = float(frame[["share_fundamentalist", "share_trend", "share_noise"]].std().mean())
+    assert spread[0.0] < 0.01  # no switching: shares stay where they start
+    assert spread[2.0] > 0.1  # risk-adjusted fitness of order 1: beta 2 moves shares by tenths

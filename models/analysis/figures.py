@@ -19,10 +19,10 @@ LABELS = {
     "step": "week (step)",
     "price": "token price (USD/token)",
     "providers": "active providers (count)",
-    "capacity": "capacity (service units/week)",
+    "capacity": "capacity (service units/day)",
     "users": "paying users (count)",
-    "demand": "demand (service units/week)",
-    "served": "served demand (service units/week)",
+    "demand": "demand (service units/day)",
+    "served": "served demand (service units/day)",
     "quality": "service quality (served/demand, 0-1)",
     "revenue_usd": "usage revenue (USD/week)",
     "emission_usd": "emission (USD/week)",
@@ -31,6 +31,8 @@ LABELS = {
     "reward_per_provider_usd": "reward per provider (USD/week)",
     "supply": "token supply (tokens)",
     "circulating": "circulating supply (tokens)",
+    "bme_price": "effective BME price (USD/token)",
+    "tokens_sold": "tokens providers sold (tokens/week)",
 }
 BAND = ("pi", 90)
 
@@ -74,8 +76,33 @@ def _mark(ax, events: dict[str, list[int]] | None):
         ax.axvline(step, color="tab:red", linestyle=":", linewidth=1.2, zorder=0)
 
 
+def _legend_on_top(fig: Figure, ax, title: str | None = None, extra: list | None = None) -> None:
+    """Move the legend of ``ax`` (plus ``extra`` (handle, label) pairs) above the panels, off the data."""
+    handles, labels = ax.get_legend_handles_labels()
+    for handle, label in extra or []:
+        handles.append(handle)
+        labels.append(label)
+    if ax.get_legend() is not None:
+        ax.get_legend().remove()
+    if handles:
+        fig.legend(handles, labels, loc="outside upper center", ncols=min(len(labels), 5), title=title,
+                   frameon=False)
+
+
+def _event_handles(events) -> list:
+    """Legend entries for the event lines drawn by :func:`_mark` (only those present)."""
+    from matplotlib.lines import Line2D
+
+    out = []
+    if events and events.get("halving"):
+        out.append((Line2D([], [], color="0.5", linestyle="--", linewidth=0.9), "emission halving"))
+    if events and events.get("shock"):
+        out.append((Line2D([], [], color="tab:red", linestyle=":", linewidth=1.2), "shock (crash scenario)"))
+    return out
+
+
 def timeseries_grid(frame: pd.DataFrame, columns=("price", "providers", "capacity", "users"),
-                    hue: str | None = "scenario", events=None, ncols: int = 2) -> Figure:
+                    hue: str | None = "scenario", events=None, ncols: int = 2, title: str | None = None) -> Figure:
     """Median and 90% band over replicates of several columns, one panel each.
 
     Args:
@@ -84,9 +111,10 @@ def timeseries_grid(frame: pd.DataFrame, columns=("price", "providers", "capacit
         hue: column separating scenarios (None for one scenario).
         events: output of :func:`event_steps` to mark halvings (dashed) and shocks (dotted red).
         ncols: panels per row.
+        title: figure title (None = none).
     """
     nrows = int(np.ceil(len(columns) / ncols))
-    fig = _new_figure(figsize=(6 * ncols, 3.6 * nrows))
+    fig = _new_figure(figsize=(6 * ncols, 3.6 * nrows + 0.6))
     axes = np.atleast_1d(fig.subplots(nrows, ncols, sharex=True)).ravel()
     use_hue = hue if hue and hue in frame else None
     for i, (ax, col) in enumerate(zip(axes, columns, strict=False)):
@@ -97,6 +125,9 @@ def timeseries_grid(frame: pd.DataFrame, columns=("price", "providers", "capacit
         _mark(ax, events)
     for ax in axes[len(columns):]:
         ax.set_visible(False)
+    _legend_on_top(fig, axes[0], extra=_event_handles(events))
+    if title:
+        fig.suptitle(title)
     return fig
 
 
@@ -120,13 +151,15 @@ def mint_burn(frame: pd.DataFrame, hue: str = "scenario", events=None) -> Figure
                          value_name="usd")
         long["flow"] = long["flow"].map({"emission_usd": "minted (emission)", "burn_usd": "burned (usage)"})
         sns.lineplot(data=long, x="step", y="usd", hue="flow", estimator="median", errorbar=BAND, ax=ax,
-                     palette={"minted (emission)": "tab:orange", "burned (usage)": "tab:blue"})
+                     palette={"minted (emission)": "tab:orange", "burned (usage)": "tab:blue"},
+                     legend=ax is axes[0])
         ax.set_title(str(group) if group is not None else "")
         ax.set_xlabel(LABELS["step"])
         ax.set_ylabel("token value (USD/week)")
         # A mapping keyed by scenario marks each panel with its own shocks.
         per_group = events is not None and "halving" not in events and "shock" not in events
         _mark(ax, events.get(group) if per_group else events)
+    _legend_on_top(fig, axes[0])
     return fig
 
 
