@@ -9,7 +9,8 @@ one run). Every token account has an owner with a behaviour (DESIGN.md):
                        ABM): a share of rewards sold at once, a rate of the rest, sold or kept on exit
 ``speculator_tokens``  Brock-Hommes traders
 ``float_tokens``       the liquid float of outside holders: trade toward a valuation set by the market
-                       factor and sentiment; also what leaving providers and vested holders keep
+                       factor and sentiment with USD from outside the model (the wider market's cash is
+                       not a budget the model holds); also what leaving providers and vested holders keep
 ``treasury``           the protocol treasury, with a policy (hold, buyback and burn, add liquidity)
 ``unvested``           team and investor allocations before unlock
 ``seller_tokens``      forced sellers of ``price_crash`` shocks (a stated inventory)
@@ -17,10 +18,12 @@ one run). Every token account has an owner with a behaviour (DESIGN.md):
 =====================  ================================================================================
 
 Their sum is ``supply`` at every step; ``minted_total - burned_total`` explains its change. USD held
-in the model (pool, speculators, float, treasury) changes only by ``usd_in_total - usd_out_total``:
-users' payments and arbitrage purchases come in; providers', vesting sellers', forced sellers' and
-arbitrage sale proceeds go out. Each function returns a dict of the keys it changes and never mutates
-its input, so cadCAD policies and the batched engine can both call it.
+in the model (pool, speculators, treasury) changes only by ``usd_in_total - usd_out_total``: users'
+payments, arbitrage and outside holders' purchases and liquidity deposits come in; providers', vesting
+sellers', forced sellers', arbitrage and outside holders' sale proceeds and liquidity withdrawals go out.
+
+Each function returns a dict of the keys it changes and never mutates its input, so cadCAD policies and
+the batched engine can both call it.
 """
 
 from __future__ import annotations
@@ -33,7 +36,7 @@ TOKEN_ACCOUNTS = (
     "amm_tokens", "provider_tokens", "speculator_tokens", "float_tokens", "treasury", "unvested", "seller_tokens",
     "arbitrageur_tokens",
 )
-USD_ACCOUNTS = ("amm_usd", "speculator_usd", "float_usd", "treasury_usd")
+USD_ACCOUNTS = ("amm_usd", "speculator_usd", "treasury_usd")
 
 
 def genesis(P: dict, runs_shape: tuple) -> dict:
@@ -64,7 +67,6 @@ def genesis(P: dict, runs_shape: tuple) -> dict:
         "speculator_tokens": spec_tokens + zeros,
         "speculator_usd": n_spec * P["speculators.budget_usd"] + zeros,
         "float_tokens": float_tokens + zeros,
-        "float_usd": P["market.float_cash_ratio"] * float_tokens * price0 + zeros,
         "unvested": unvested + zeros,
         "vest_scale": 1.0 + zeros,
         "seller_tokens": sellers + zeros,
@@ -204,13 +206,13 @@ def outside_holders_trade(s: dict, P: dict, exo_t: dict) -> dict:
                                      floating_supply(s))
     target = market.partial_adjustment_target(p, value, P["step.float_weight"])
     d_tok, d_usd, x, y = amm.trade_toward_price(s["amm_tokens"], s["amm_usd"], target, P["market.fee"],
-                                                s["float_tokens"], s["float_usd"])
-    f_tok, f_usd = s["float_tokens"] + d_tok, s["float_usd"] + d_usd
+                                                s["float_tokens"], np.inf)
+    f_tok = s["float_tokens"] + d_tok
     p = amm.price(x, y)
     change = market.liquidity_change_usd(y, p * (floating_supply(s) - x), s["liquidity_share"],
                                          P["step.liquidity_weight"])
-    # deposits at the pool ratio, limited by what the float holds; withdrawals back to the float
-    add_usd = np.minimum(np.maximum(change, 0.0), np.minimum(f_usd, f_tok * p))
+    # deposits at the pool ratio, limited by the float's tokens; withdrawn tokens return to the float
+    add_usd = np.minimum(np.maximum(change, 0.0), f_tok * p)
     remove = np.clip(-change / np.maximum(y, 1e-300), 0.0, 1.0)
     add_tok = add_usd / p
     tok_out, usd_out = x * remove, y * remove
@@ -218,7 +220,9 @@ def outside_holders_trade(s: dict, P: dict, exo_t: dict) -> dict:
         "flow_memory": memory, "float_last_price": p,
         "valuation": value, "market_factor": np.exp(exo_t["log_factor"]), "sentiment": exo_t["sentiment"],
         "amm_tokens": x + add_tok - tok_out, "amm_usd": y + add_usd - usd_out,
-        "float_tokens": f_tok - add_tok + tok_out, "float_usd": f_usd - add_usd + usd_out,
+        "float_tokens": f_tok - add_tok + tok_out,
+        "usd_in_total": s["usd_in_total"] + np.maximum(-d_usd, 0.0) + add_usd,
+        "usd_out_total": s["usd_out_total"] + np.maximum(d_usd, 0.0) + usd_out,
     }
 
 
@@ -278,9 +282,9 @@ def apply_market_shocks(s: dict, P: dict, exo_t: dict, prev_target_rel) -> dict:
         "amm_tokens": x, "amm_usd": y, "price": amm.price(x, y),
         "seller_tokens": s["seller_tokens"] - sold,
         "arbitrageur_tokens": s["arbitrageur_tokens"] + d_tok,
-        "float_tokens": s["float_tokens"] + tokens_out, "float_usd": s["float_usd"] + usd_out,
+        "float_tokens": s["float_tokens"] + tokens_out,
         "usd_in_total": s["usd_in_total"] + arb_in,
-        "usd_out_total": s["usd_out_total"] + seller_usd + arb_out,
+        "usd_out_total": s["usd_out_total"] + seller_usd + arb_out + usd_out,
         "crash_target": drop, "crash_achieved": achieved,
         "arbitrage_usd": arb_in - arb_out,
         "path_target_price": np.where(on_path, target, np.nan),

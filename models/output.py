@@ -18,7 +18,7 @@ COLUMNS = (
     "demand", "served", "quality", "revenue_usd", "reward_per_provider_usd", "mean_margin_usd", "emission_usd",
     "burn_usd", "tokens_sold", "bme_price", "expected_price", "fundamental_price", "valuation", "market_factor",
     "sentiment", "share_fundamentalist", "share_trend", "share_noise", "amm_tokens", "amm_usd", "provider_tokens",
-    "speculator_tokens", "speculator_usd", "float_tokens", "float_usd", "treasury_usd", "seller_tokens",
+    "speculator_tokens", "speculator_usd", "float_tokens", "treasury_usd", "seller_tokens",
     "arbitrageur_tokens", "usd_in_total", "usd_out_total", "crash_target", "crash_achieved", "arbitrage_usd",
     "path_target_price",
 )

@@ -114,9 +114,6 @@ class MarketParams(Frozen):
     liquidity_half_life_days: Float = Field(
         30.0, gt=0, description="Half-life of the gap between pool depth and its target, days (assumption)."
     )
-    float_cash_ratio: NonNeg = Field(
-        1.0, description="USD cash of outside holders at step 0 per USD of tokens they hold, ratio (assumption)."
-    )
     float_half_life_days: Float = Field(
         2.0, gt=0, description="Half-life of the gap between price and the outside holders' valuation, days "
         "(how fast the float trades; assumption, calibrated to the low autocorrelation of weekly returns)."
@@ -137,7 +134,7 @@ class MarketParams(Frozen):
         0.8, le=5, description="Volatility of the log crypto-market factor, 1/sqrt(year) (BTC 2020-2023: ~0.6-0.8)."
     )
     factor_tail_df: Float = Field(
-        4.0, gt=2, le=1000, description="Degrees of freedom of the factor's Student-t innovations (fat tails; "
+        3.0, gt=2, le=1000, description="Degrees of freedom of the factor's Student-t innovations (fat tails; "
         "large = normal), dimensionless."
     )
     sentiment_volatility: NonNeg = Field(

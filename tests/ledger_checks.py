@@ -22,7 +22,7 @@ NON_NEGATIVE = [
     "price", "supply", "circulating", "floating_supply", "unvested", "treasury", "amm_tokens", "provider_tokens",
     "speculator_tokens", "float_tokens", "seller_tokens", "arbitrageur_tokens",
     # USD balances and cumulative USD flows across the model's boundary
-    "amm_usd", "speculator_usd", "float_usd", "treasury_usd", "usd_in_total", "usd_out_total",
+    "amm_usd", "speculator_usd", "treasury_usd", "usd_in_total", "usd_out_total",
     # flows of one step and running totals
     "minted", "burned", "minted_total", "burned_total", "tokens_sold", "revenue_usd", "emission_usd", "burn_usd",
     "reward_per_provider_usd",

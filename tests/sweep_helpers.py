@@ -17,6 +17,10 @@ from models.experiments.store import VOLATILE_COLUMNS
 ROOT = Path(__file__).resolve().parents[1]
 BASE = ROOT / "params" / "base_crash.yaml"
 DASK = Path(sys.executable).parent / "dask"
+# The base crash's forced seller holds 2.5 M tokens: enough for its 80% crash at 50,000 USD of pool depth, not for
+# the deeper pools the tests sweep (validation refuses a crash its seller cannot deliver). This seller can crash a
+# pool of up to 200,000 USD by 90%; the supply grows by the same tokens, so the outside float is unchanged.
+DEEP_SELLER = {"shocks.0.inventory_tokens": 13e6, "token.initial_supply": 30.5e6}
 
 
 def comparable(summary: pd.DataFrame) -> pd.DataFrame:
@@ -27,6 +31,7 @@ def write_spec(path: Path, **fields) -> Path:
     spec = {
         "name": "t", "base": str(BASE), "sampler": "grid", "replicates": 2, "engine": "batch", "steps": 80,
         "seed": 7, "parameters": {"market.liquidity_usd": {"values": [30000.0, 90000.0]}},
+        "overrides": dict(DEEP_SELLER),
     }
     spec.update(fields)
     path.write_text(yaml.safe_dump(spec))

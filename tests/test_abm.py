@@ -9,21 +9,23 @@ import pytest
 from ledger_checks import check_ledger
 
 from models import engines
-from models.abm.agents import ACTIVE, PENDING, POTENTIAL, Provider, Speculator, User, split_fills
+from models.abm.agents import ACTIVE, EXITED, PENDING, POTENTIAL, Provider, Speculator, User, split_fills
 from models.abm.model import DePINModel, run_abm
 from models.exogenous import run_seed_sequence, sample_exogenous
 from models.mechanisms import amm
 from models.params import with_overrides
 from models.sd import economy
 
+WEEK = 7
 SHOCKS = [
-    {"type": "demand_drop", "start": 12, "size": 0.5, "duration": 6},
-    {"type": "price_crash", "start": 20, "size": 0.6},
-    {"type": "cost_spike", "start": 22, "size": 1.0, "duration": 5},
-    {"type": "liquidity_drain", "start": 25, "size": 0.3},
-    {"type": "unlock_cliff", "start": 30, "size": 0.5},
-    {"type": "bear_market", "start": 32, "size": 0.5, "duration": 4},
-    {"type": "price_path", "start": 36, "path": [0.9, 0.8, 0.85]},
+    {"type": "demand_drop", "start_day": 12 * WEEK, "size": 0.5, "duration_days": 6 * WEEK},
+    # a 60% drop needs about 2.9 M tokens sold into the genesis pool of 5 M tokens
+    {"type": "price_crash", "start_day": 20 * WEEK, "size": 0.6, "inventory_tokens": 4e6},
+    {"type": "cost_spike", "start_day": 22 * WEEK, "size": 1.0, "duration_days": 5 * WEEK},
+    {"type": "liquidity_drain", "start_day": 25 * WEEK, "size": 0.3},
+    {"type": "unlock_cliff", "start_day": 30 * WEEK, "size": 0.5},
+    {"type": "bear_market", "start_day": 32 * WEEK, "size": 0.5, "duration_days": 4 * WEEK},
+    {"type": "price_path", "start_day": 36 * WEEK, "path": [0.9, 0.8, 0.85], "inventory_tokens": 1e6},
 ]
 
 
@@ -35,7 +37,7 @@ def tiny(base_scenario):
         {
             "simulation.steps": 50, "simulation.potential_providers": 300, "simulation.potential_users": 1500,
             "simulation.speculators": 40, "providers.initial_active": 60, "users.initial_users": 100,
-            "users.wtp_dispersion": 0.4, "vesting.allocations.0.cliff_steps": 10, "shocks": SHOCKS,
+            "users.wtp_dispersion": 0.4, "vesting.allocations.0.cliff_days": 10 * WEEK, "shocks": SHOCKS,
         },
     )
 
@@ -64,6 +66,7 @@ def test_token_conservation_and_no_negatives(tiny, mode):
     check_ledger(frame)
     # the shocks happened: the crash shows at step 21, the demand drop caps the market at step 13
     assert frame.price.iloc[21] < 0.6 * frame.price.iloc[20]
+    assert frame.crash_achieved.iloc[21] == pytest.approx(0.6, rel=1e-9)
     assert frame.potential_users.iloc[13] < 0.6 * frame.potential_users.iloc[12]
 
 
@@ -89,7 +92,7 @@ def test_agents_are_mesa_agents_holding_their_state(tiny):
     user = model.users[7]
     user.adopted = False
     assert not model.tables["users"]["adopted"][7]
-    assert {p.opex_usd for p in model.providers[:20]} != {tiny.providers.opex_usd_per_step}
+    assert {p.opex_usd_per_year for p in model.providers[:20]} != {tiny.providers.opex_usd_per_year}
 
 
 def test_speculator_genesis_totals_match_aggregate(tiny):
@@ -192,3 +195,28 @@ def test_steps_override_and_no_speculators(tiny):
     assert len(frame) == 13
     check_ledger(frame)
     assert (frame["speculator_tokens"] == 0).all()
+
+
+def test_leaving_providers_sell_a_share_of_their_own_inventory_and_keep_the_rest(tiny):
+    """Each agent holds its own inventory; a leaver sells ``exit_sale_share`` of it, the rest joins the float."""
+    sc = with_overrides(tiny, {"providers.exit_sale_share": 0.25, "providers.opex_usd_per_year": 2000.0,
+                               "providers.exit_patience_days": 7.0, "providers.sell_share": 0.0, "shocks": []})
+    model = DePINModel(sc, run_seed_sequence(3))
+    table = model.tables["providers"]
+    leavers = 0
+    for t in range(20):
+        model.exo_t = economy.exo_at(model.exo, t)
+        for name, block in model.blocks:
+            state, tokens = table["state_code"].copy(), table["tokens"].copy()
+            float_before, sold_before = model.s["float_tokens"][0], model.s["tokens_sold"][0]
+            block(t)
+            if name != "providers_move":
+                continue
+            left = (state == ACTIVE) & (table["state_code"] == EXITED)
+            held = tokens[left].sum()
+            assert (table["tokens"][left] == 0).all()
+            assert model.s["float_tokens"][0] - float_before == pytest.approx(0.75 * held, rel=1e-9, abs=1e-9)
+            assert model.s["tokens_sold"][0] - sold_before == pytest.approx(0.25 * held, rel=1e-9, abs=1e-9)
+            np.testing.assert_allclose(table["tokens"].sum(), model.s["provider_tokens"][0], rtol=1e-12)
+            leavers += np.count_nonzero(left & (tokens > 0))
+    assert leavers > 0

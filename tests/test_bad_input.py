@@ -20,6 +20,7 @@ import yaml
 
 from models.cli import main
 from models.experiments.spec import MAX_SWEEP_RUNS, base_scenario, expected_runs, load_sweep, points
+from models.mechanisms.amm import price_ratio_after_sale, tokens_for_price_drop
 from models.params import (
     MAX_ABM_AGENTS,
     SAFE_NAME_PATTERN,
@@ -147,7 +148,7 @@ def _scenario_inputs(d: Path) -> dict[str, tuple[Path, str]]:
     (d / "loop.yaml").symlink_to(d / "loop.yaml")
     (d / "dangling.yaml").symlink_to(d / "nowhere.yaml")
     os.mkfifo(d / "fifo.yaml")
-    (d / "dup_deep.yaml").write_text("shocks:\n  - type: price_crash\n    start: 52\n    start: 60\n")
+    (d / "dup_deep.yaml").write_text("shocks:\n  - type: price_crash\n    start_day: 364\n    start_day: 420\n")
     return {
         "empty": (d / "empty.yaml", "file is empty"),
         "blank": (d / "blank.yaml", "file is empty"),
@@ -159,7 +160,7 @@ def _scenario_inputs(d: Path) -> dict[str, tuple[Path, str]]:
         "dangling_symlink": (d / "dangling.yaml", "file not found"),
         "missing": (d / "missing.yaml", "file not found"),
         "fifo": (d / "fifo.yaml", "not a regular file"),
-        "dup_deep": (d / "dup_deep.yaml", "shocks.0.start"),
+        "dup_deep": (d / "dup_deep.yaml", "shocks.0.start_day"),
     }
 
 
@@ -292,11 +293,11 @@ def test_exponent_strings_still_read_as_numbers(tmp_path):
 def test_valid_scenario_with_anchors_and_merge_keys(tmp_path):
     """Merge keys may be overridden by explicit keys: that is not a duplicate."""
     path = tmp_path / "merge.yaml"
-    path.write_text("name: merged\n"
-                    "shocks:\n  - &first {type: price_crash, start: 52, size: 0.8}\n"
-                    "  - {<<: *first, start: 80, size: 0.5}\n")
+    path.write_text("name: merged\nmarket: {liquidity_usd: 50000}\n"
+                    "shocks:\n  - &first {type: price_crash, start_day: 364, size: 0.8, inventory_tokens: 2000000}\n"
+                    "  - {<<: *first, start_day: 560, size: 0.5}\n")
     sc = load_scenario(path)
-    assert [(s.start, s.size) for s in sc.shocks] == [(52, 0.8), (80, 0.5)]
+    assert [(s.start_day, s.size, s.inventory_tokens) for s in sc.shocks] == [(364, 0.8, 2e6), (560, 0.5, 2e6)]
 
 
 def test_duplicate_key_message_names_key_and_both_lines(tmp_path):
@@ -330,6 +331,101 @@ def test_safe_name_pattern():
         assert not re.fullmatch(SAFE_NAME_PATTERN, bad)
 
 
+# --- Economy v2 rules: a crash its seller can deliver, the horizon in days, who holds tokens -------------
+
+
+def _crash(liquidity_usd: float, size: float, inventory: float) -> dict:
+    return {"market": {"initial_price_usd": 0.04, "liquidity_usd": liquidity_usd, "fee": 0.003},
+            "shocks": [{"type": "price_crash", "start_day": 364, "size": size, "actor": "fund",
+                        "inventory_tokens": inventory}]}
+
+
+@pytest.mark.parametrize(("liquidity_usd", "size"), [(50e3, 0.8), (200e3, 0.5), (10e3, 0.95)])
+def test_crash_needs_an_inventory_that_reaches_its_size(liquidity_usd, size):
+    """Exactly the tokens that push the genesis pool down by ``size`` is enough; 1% less is refused."""
+    pool = liquidity_usd / 0.04
+    needed = float(tokens_for_price_drop(pool, size, 0.003))
+    assert float(price_ratio_after_sale(pool, needed, 0.003)) == pytest.approx(1 - size)
+    assert scenario_from_dict(_crash(liquidity_usd, size, needed), "ok.yaml").shocks[0].actor_name == "fund"
+    with pytest.raises(ParameterError) as info:
+        scenario_from_dict(_crash(liquidity_usd, size, 0.99 * needed), "short.yaml")
+    message = str(info.value)
+    assert message.startswith(f"short.yaml: shocks.0.inventory_tokens: price_crash of size {size:g} by 'fund' ")
+    assert f"(allowed: inventory_tokens >= {needed:,.0f}, or a smaller size)" in message and "\n" not in message
+
+
+def test_a_deeper_pool_needs_a_larger_inventory():
+    """The base crash's 2.5 M tokens crash a 50,000 USD pool by 80%, not one four times deeper."""
+    scenario_from_dict(_crash(50e3, 0.8, 2.5e6), "x")
+    with pytest.raises(ParameterError, match=r"^x: shocks\.0\.inventory_tokens: .* enough for a drop of 0\.555 "):
+        scenario_from_dict(_crash(200e3, 0.8, 2.5e6), "x")
+
+
+def test_horizon_is_steps_times_dt_days():
+    shock = {"type": "demand_drop", "start_day": 300, "size": 0.4, "duration_days": 30}
+    assert scenario_from_dict({"simulation": {"steps": 260}, "shocks": [shock]}, "x").horizon_days == 1820
+    scenario_from_dict({"simulation": {"steps": 43, "dt_days": 7}, "shocks": [shock]}, "x")  # 301 days
+    scenario_from_dict({"simulation": {"steps": 301, "dt_days": 1}, "shocks": [shock]}, "x")
+    for sim in [{"steps": 260, "dt_days": 1}, {"steps": 300, "dt_days": 1}, {"steps": 42, "dt_days": 7}]:
+        with pytest.raises(ParameterError, match=r"^x: shocks\.0\.start_day: day 300 is beyond the horizon of"):
+            scenario_from_dict({"simulation": sim, "shocks": [shock]}, "x")
+    jittered = {**shock, "start_jitter_days": 60}  # may start on day 360
+    scenario_from_dict({"simulation": {"steps": 361, "dt_days": 1}, "shocks": [jittered]}, "x")
+    with pytest.raises(ParameterError, match=r"^x: shocks\.0\.start_jitter_days: .* jitter < 50\)$"):
+        scenario_from_dict({"simulation": {"steps": 350, "dt_days": 1}, "shocks": [jittered]}, "x")
+
+
+@pytest.mark.parametrize("kind", ["liquidity_drain", "unlock_cliff", "demand_drop", "cost_spike", "bear_market"])
+def test_only_trading_shocks_hold_an_inventory(kind):
+    shock = {"type": kind, "start_day": 364, "size": 0.3}
+    scenario_from_dict({"shocks": [shock]}, "x")
+    with pytest.raises(ParameterError, match=rf"^x: shocks\.0\.inventory_tokens: {kind} has no trading actor"):
+        scenario_from_dict({"shocks": [{**shock, "inventory_tokens": 1000.0}]}, "x")
+
+
+def test_shock_inventories_come_out_of_the_initial_supply():
+    path = {"type": "price_path", "start_day": 70, "path": [1.0, 0.5], "inventory_tokens": 6e6}
+    assert scenario_from_dict({"shocks": [path]}, "x").shocks[0].actor_name == "arbitrageur"
+    # vesting 3.5 M + pool 5 M + speculators 0.5 M + two arbitrageurs' 12 M > 20 M
+    with pytest.raises(ParameterError) as info:
+        scenario_from_dict({"shocks": [path, {**path, "start_day": 400}]}, "x")
+    assert str(info.value).startswith("x: token.initial_supply: 20,000,000 tokens is smaller than")
+    assert str(info.value).endswith("shock-actor tokens (allowed: >= 21,000,000)")
+
+
+@pytest.mark.parametrize("policy", ["hold", "buyback_burn", "add_liquidity"])
+def test_treasury_policies(policy):
+    assert scenario_from_dict({"treasury": {"policy": policy}}, "x").treasury.policy == policy
+
+
+V1_FIELDS = {  # per-step schema (before Economy v2) -> the suggestion, where the rename is plain
+    "emission.initial_tokens_per_step": "initial_tokens_per_year",
+    "emission.halving_period_steps": "halving_period_years",
+    "providers.opex_usd_per_step": "opex_usd_per_year", "providers.lead_time_steps": "lead_time_days",
+    "providers.exit_patience_steps": "exit_patience_days", "providers.exit_rate_when_unprofitable": None,
+    "providers.hardware_lifetime_steps": "hardware_lifetime_years",
+    "providers.payback_threshold_steps": "payback_threshold_years",
+    "providers.entry_max_rate": "entry_max_rate_per_year",
+    "providers.price_expectation_adaptation": None, "users.bass_innovation": "bass_innovation_per_year",
+    "users.bass_imitation": "bass_imitation_per_year", "users.base_churn": "base_churn_per_year",
+    "users.quality_churn": "quality_churn_per_year", "speculators.max_order_share": None,
+    "speculators.revenue_multiple_years": None, "speculators.fitness_memory": None,
+    "speculators.sentiment_persistence": None, "speculators.sentiment_sigma": None,
+    "regimes.reference_step": "reference_day", "regimes.recovery_window_steps": "recovery_window_days",
+}
+
+
+@pytest.mark.parametrize("dotted", sorted(V1_FIELDS))
+def test_per_step_fields_of_the_old_schema_are_refused(dotted):
+    """A scenario written for the per-step schema is refused, never read with a field silently dropped."""
+    block, key = dotted.split(".")
+    with pytest.raises(ParameterError) as info:
+        scenario_from_dict({block: {key: 1}}, "old.yaml")
+    assert str(info.value).startswith(f"old.yaml: {dotted}: unknown key")
+    if V1_FIELDS[dotted]:
+        assert str(info.value).endswith(f"did you mean {V1_FIELDS[dotted]}?")
+
+
 # --- limits -------------------------------------------------------------------------------------------
 
 
@@ -361,8 +457,11 @@ def test_abm_run_over_the_limit_is_refused_before_anything_runs(tmp_path, monkey
 def test_expected_runs_matches_points(tmp_path):
     def spec(**fields):
         grid = {"market.liquidity_usd": {"values": [3e4, 6e4, 9e4]},
-                "providers.opex_usd_per_step": {"values": [4.0, 8.0, 6.0]}}
-        data = {"name": "n", "base": str(CRASH), "parameters": grid, "replicates": 3, "steps": 60, **fields}
+                "providers.opex_usd_per_year": {"values": [200.0, 400.0, 300.0]}}
+        # a seller deep enough for a 90% crash into a 200,000 USD pool (validation checks every point)
+        deep_seller = {"shocks.0.inventory_tokens": 13e6, "token.initial_supply": 30.5e6}
+        data = {"name": "n", "base": str(CRASH), "parameters": grid, "replicates": 3, "steps": 70,
+                "overrides": deep_seller, **fields}
         path = tmp_path / "s.yaml"
         path.write_text(yaml.safe_dump(data))
         return load_sweep(path)

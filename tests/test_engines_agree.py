@@ -16,14 +16,18 @@ from models.sd.cadcad_model import run_cadcad
 # (path, low, high): ranges wide enough to move the economy between growth and collapse
 RANGES = [
     ("market.liquidity_usd", 3e4, 4e5),
+    ("market.float_half_life_days", 0.5, 30.0),
     ("providers.capex_usd", 200.0, 1200.0),
-    ("providers.opex_usd_per_step", 2.0, 10.0),
+    ("providers.opex_usd_per_year", 50.0, 500.0),
     ("providers.sell_share", 0.1, 0.9),
-    ("payment.service_price_usd", 0.3, 1.5),
-    ("emission.initial_tokens_per_step", 5e3, 4e4),
-    ("speculators.intensity_of_choice", 0.0, 100.0),
+    ("providers.inventory_sale_rate_per_year", 0.0, 5.0),
+    ("payment.service_price_usd", 0.03, 0.5),
+    ("emission.initial_tokens_per_year", 2.5e5, 2e6),
+    ("speculators.intensity_of_choice", 0.0, 20.0),
     ("speculators.trend_strength", 0.0, 4.0),
 ]
+# the forced seller must hold enough to crash the deepest pool (1e7 tokens) by 80%: about 1.24e7 tokens
+CRASH_ACTOR = {"shocks.0.inventory_tokens": 1.5e7, "token.initial_supply": 5e7}
 
 
 def random_points(base, n: int, seed: int):
@@ -32,6 +36,7 @@ def random_points(base, n: int, seed: int):
     for _ in range(n):
         overrides = {path: float(rng.uniform(lo, hi)) for path, lo, hi in RANGES}
         overrides["payment.mode"] = "bme" if rng.random() < 0.5 else "fee"
+        overrides["treasury.policy"] = str(rng.choice(["hold", "buyback_burn", "add_liquidity"]))
         points.append(with_overrides(base, overrides))
     return points
 
@@ -42,19 +47,21 @@ def max_relative_difference(a: pd.DataFrame, b: pd.DataFrame) -> float:
 
 
 def test_cadcad_equals_batch_on_20_random_points_with_a_crash(crash_scenario):
-    base = with_overrides(crash_scenario, {"simulation.steps": 104})
+    base = with_overrides(crash_scenario, {"simulation.steps": 104, **CRASH_ACTOR})
     points = random_points(base, 20, seed=2024)
     exos = [sample_exogenous(p, run_seed_sequence(99, i)) for i, p in enumerate(points)]
     cad = run_cadcad(points, exos)  # cadCAD's own parameter sweep over the 20 points
     bat = run_batch(points, exos)
     assert max_relative_difference(cad, bat) < 1e-9
-    # the crash is in every run and the points really differ
-    assert (cad[cad.step == 53].price.to_numpy() < cad[cad.step == 52].price.to_numpy()).all()
+    # the crash (step 65) is in every run and the points really differ
+    start = int(crash_scenario.shocks[0].start_day // crash_scenario.simulation.dt_days)
+    assert (cad[cad.step == start + 1].crash_achieved > 0.8 - 1e-6).all()
+    assert (cad[cad.step == start + 1].price.to_numpy() < cad[cad.step == start].price.to_numpy()).all()
     assert cad.groupby("run").providers.last().nunique() == 20
 
 
 def test_cadcad_monte_carlo_runs_differ_and_match_batch(crash_scenario):
-    sc = with_overrides(crash_scenario, {"simulation.steps": 60})
+    sc = with_overrides(crash_scenario, {"simulation.steps": 80})
     exos = [sample_exogenous(sc, run_seed_sequence(5, 0, r)) for r in range(4)]
     cad = run_cadcad([sc], exos, replicates=4)
     finals = cad.groupby("run").price.last()
@@ -64,7 +71,7 @@ def test_cadcad_monte_carlo_runs_differ_and_match_batch(crash_scenario):
 
 @pytest.mark.slow
 def test_cadcad_single_and_multi_process_give_the_same_numbers(crash_scenario):
-    sc = with_overrides(crash_scenario, {"simulation.steps": 40, "shocks.0.start": 20})
+    sc = with_overrides(crash_scenario, {"simulation.steps": 40, "shocks.0.start_day": 20 * 7})
     sc2 = with_overrides(sc, {"providers.capex_usd": 800.0})
     exos = [sample_exogenous(s, run_seed_sequence(8, p, r)) for p, s in enumerate([sc, sc2]) for r in range(2)]
     single = run_cadcad([sc, sc2], exos, replicates=2, mode="single")

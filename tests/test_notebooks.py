@@ -32,7 +32,8 @@ def test_flywheel_baseline_runs_with_tiny_parameters(tmp_path):
         str(NOTEBOOKS / "01_flywheel_baseline.ipynb"), str(out), kernel_name="python3", cwd=str(tmp_path),
         progress_bar=False,
         parameters={"steps": 30, "seeds": 2, "scenario_file": str(ROOT / "params" / "base.yaml"),
-                    "crash_file": str(ROOT / "params" / "base_crash.yaml")},
+                    "crash_file": str(ROOT / "params" / "base_crash.yaml"),
+                    "impulse_steps": 80},  # the crash and the impulse act in step 65; 13 weeks after it
     )
     executed = nbformat.read(out, as_version=4)
     outs = outputs(executed)

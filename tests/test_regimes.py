@@ -12,6 +12,7 @@ from models.analysis.regimes import (
     REGIMES,
     classify,
     pre_shock_step,
+    reference_step,
     regime_probabilities,
     run_replicates,
     summarise_run,
@@ -19,7 +20,7 @@ from models.analysis.regimes import (
 from models.params import RegimeParams, load_scenario, scenario_from_dict
 
 ROOT = Path(__file__).resolve().parents[1]
-R = RegimeParams()  # 0.5 collapse, 0.8 recovery, 1.1 growth, 26-step window, reference step 52
+R = RegimeParams()  # 0.5 collapse, 0.8 recovery, 1.1 growth, 182-day window, reference day 364 (weekly: 26, 52)
 PRE = 10
 
 
@@ -88,8 +89,28 @@ def test_rise_measured_over_the_window_only():
     # rose long ago, flat over the last 26 steps -> collapse
     post = np.concatenate([np.full(10, 0.1), np.linspace(0.1, 0.3, 10), np.full(40, 0.3)])
     assert classify(series(post), PRE, R).regime == "collapse"
-    narrow = RegimeParams(recovery_window_steps=50)
+    narrow = RegimeParams(recovery_window_days=50 * 7)
     assert classify(series(post), PRE, narrow).regime == "stall"
+
+
+def test_window_is_in_days_at_any_step_length():
+    # the same 26 weeks of data, daily: flat over the last 182 days -> collapse; the window is 182 steps
+    post = np.concatenate([np.full(70, 0.1), np.linspace(0.1, 0.3, 70), np.full(200, 0.3)])
+    assert classify(series(post), PRE, R, dt_days=1.0).regime == "collapse"
+    # rising within the last 182 days (but flat over the last 26 steps, which are days here): not collapse
+    post = np.concatenate([np.full(70, 0.1), np.linspace(0.1, 0.3, 70), np.full(100, 0.3)])
+    assert classify(series(post), PRE, R, dt_days=1.0).regime == "stall"
+    # at monthly steps the window is about six steps
+    post = np.concatenate([np.full(5, 0.1), np.linspace(0.1, 0.3, 4), np.full(7, 0.3)])
+    assert classify(series(post), PRE, R, dt_days=30.0).regime == "collapse"
+    assert classify(series(post[:-2]), PRE, R, dt_days=30.0).regime == "stall"
+
+
+def test_reference_step_follows_the_step_length():
+    assert reference_step(scenario_from_dict({})) == 52
+    assert reference_step(scenario_from_dict({"simulation": {"dt_days": 1}})) == 364
+    assert reference_step(scenario_from_dict({"simulation": {"dt_days": 30}})) == 12
+    assert reference_step(scenario_from_dict({"regimes": {"reference_day": 0}})) == 0
 
 
 def test_drop_before_the_shock_is_ignored():
@@ -173,8 +194,8 @@ def test_engine_run_dead_before_reference_is_collapse():
 
     base = load_scenario(ROOT / "params" / "base.yaml")
     doomed = with_overrides(base, {
-        "providers.opex_usd_per_step": 1e6, "providers.entry_max_rate": 0.0,
-        "providers.exit_rate_when_unprofitable": 1.0, "providers.exit_patience_steps": 1,
+        "providers.opex_usd_per_year": 5e7, "providers.entry_max_rate_per_year": 0.0,
+        "providers.exit_rate_per_year": 1e4, "providers.exit_patience_days": 7,
     })
     frame = engines.run(doomed, "batch", steps=80)
     ref = pre_shock_step(doomed)
@@ -246,20 +267,43 @@ def test_summarise_run_synthetic():
 
 def test_pre_shock_step_uses_realised_start():
     base = load_scenario(ROOT / "params" / "base.yaml")
-    assert pre_shock_step(base) == base.regimes.reference_step
-    jittered = scenario_from_dict({"shocks": [{"type": "price_crash", "start": 40, "size": 0.5,
-                                               "start_jitter_steps": 10}]})
+    assert pre_shock_step(base) == reference_step(base) == 52
+    # a 50% drop needs about 2.1 M tokens sold into the default genesis pool of 5 M tokens
+    jittered = scenario_from_dict({"shocks": [{"type": "price_crash", "start_day": 280, "size": 0.5,
+                                               "start_jitter_days": 70, "inventory_tokens": 3e6}]})
     starts = {pre_shock_step(jittered, replicate=r) for r in range(20)}
     assert starts <= set(range(40, 51)) and len(starts) > 1
+    daily = scenario_from_dict({"simulation": {"dt_days": 1, "steps": 400},
+                                "shocks": [{"type": "liquidity_drain", "start_day": 280, "start_jitter_days": 70}]})
+    starts = {pre_shock_step(daily, replicate=r) for r in range(20)}
+    assert starts <= set(range(280, 351)) and len(starts) > 1
 
 
 def test_run_replicates_batch_matches_single_runs():
     from models import engines
 
     crash = load_scenario(ROOT / "params" / "base_crash.yaml")
-    frame, summary = run_replicates(crash, "batch", replicates=3, steps=60)
+    frame, summary = run_replicates(crash, "batch", replicates=3, steps=80)
     assert len(summary) == 3 and set(frame["run"]) == {0, 1, 2}
-    one = engines.run(crash, "batch", replicate=2, steps=60)
+    one = engines.run(crash, "batch", replicate=2, steps=80)
     mine = frame[frame["run"] == 2].reset_index(drop=True)
     np.testing.assert_allclose(mine["providers"], one["providers"])
-    assert (summary["pre_shock_step"] == 52).all()
+    # the crash starts on day 455, step 65; the forced seller reached its 80% drop
+    assert (summary["pre_shock_step"] == 65).all()
+    assert (summary["shock_target"] == 0.8).all()
+    np.testing.assert_allclose(summary["shock_achieved"].astype(float), 0.8, rtol=1e-6)
+    assert (summary["shock_warnings"] == 0).all()
+
+
+def test_summary_warns_when_the_forced_seller_runs_out():
+    """A seller whose inventory covers the drop in the genesis pool but not in the pool of the day falls short."""
+    from models import engines
+    from models.params import with_overrides
+
+    crash = load_scenario(ROOT / "params" / "base_crash.yaml")
+    # LPs double their target depth: the pool is deeper than at genesis when the crash comes
+    deep = with_overrides(crash, {"market.liquidity_target_share": 2 * 50000 / (0.04 * 16.5e6)})
+    frame = engines.run(deep, "batch", steps=80)
+    summary = summarise_run(frame, deep, pre_shock_step(deep))
+    assert summary["shock_target"] == 0.8 and summary["shock_achieved"] < 0.8 - 1e-3
+    assert summary["shock_warnings"] == 1

@@ -71,12 +71,12 @@ def test_abm_run_whose_providers_die_before_the_reference_step(tmp_path):
     scenario.write_text(
         "name: dying\n"
         "simulation: {steps: 60, potential_providers: 200, potential_users: 1000, speculators: 20}\n"
-        "providers: {initial_active: 50, opex_usd_per_step: 500.0, opex_dispersion: 0.0, exit_patience_steps: 1,\n"
-        "            exit_rate_when_unprofitable: 1.0, entry_max_rate: 0.0}\n"
+        "providers: {initial_active: 50, opex_usd_per_year: 26000.0, opex_dispersion: 0.0, exit_patience_days: 7,\n"
+        "            exit_rate_per_year: 1000.0, entry_max_rate_per_year: 0.0}\n"
         "users: {initial_users: 20}\n"
     )
     result = depin("run", str(scenario), "--engine", "abm", "--out", str(tmp_path / "out"), cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     frame = pd.read_parquet(tmp_path / "out" / "timeseries.parquet")
-    assert frame.loc[frame.step == 52, "providers"].item() == 0  # dead before the reference step
+    assert frame.loc[frame.step == 52, "providers"].item() == 0  # dead before the reference step (day 364)
     assert json.loads((tmp_path / "out" / "summary.json").read_text())["results"]["regime"] == "collapse"

@@ -36,12 +36,16 @@ def test_points_are_deterministic_and_sized(tmp_path):
     smoke = load_sweep(SMOKE)
     assert len(points(smoke)) == 4 and points(smoke) == points(load_sweep(SMOKE))
     lhs = load_sweep(write_spec(tmp_path / "l.yaml", sampler="latin_hypercube", samples=10, parameters={
-        "market.liquidity_usd": {"low": 2e4, "high": 2e5}, "providers.exit_patience_steps": {"low": 1, "high": 9}}))
+        "market.liquidity_usd": {"low": 2e4, "high": 2e5}, "providers.initial_active": {"low": 20, "high": 200},
+        "providers.exit_patience_days": {"low": 7, "high": 180}}))
     pts = points(lhs)
     assert len(pts) == 10 and pts == points(lhs)
-    assert all(isinstance(p["providers.exit_patience_steps"], int) for p in pts)
+    # a count (an integer in the base) is sampled as integers; a duration in days stays a real number
+    assert all(isinstance(p["providers.initial_active"], int) for p in pts)
+    assert all(isinstance(p["providers.exit_patience_days"], float) for p in pts)
+    assert len({p["providers.exit_patience_days"] % 1 for p in pts}) > 1
     sob = load_sweep(write_spec(tmp_path / "s.yaml", sampler="sobol", samples=8, parameters={
-        "market.liquidity_usd": {"low": 2e4, "high": 2e5}, "providers.opex_usd_per_step": {"low": 2.0, "high": 9.0}}))
+        "market.liquidity_usd": {"low": 2e4, "high": 2e5}, "providers.opex_usd_per_year": {"low": 100, "high": 450}}))
     assert len(points(sob)) == 8 * (2 + 2)
     assert len(points(load_sweep(ROOT / "params" / "sweeps" / "crash_boundary.yaml"))) == 512
 
@@ -56,7 +60,7 @@ def test_points_are_deterministic_and_sized(tmp_path):
         ({"replicates": 0}, "replicates"),
         ({"parameters": {"market.liquidity_usd": {"values": [-1.0]}}}, "parameters.market.liquidity_usd"),
         ({"overrides": {"nope.x": 1}}, "overrides.nope.x"),
-        ({"steps": 40}, "steps"),  # the crash at step 52 would be beyond the horizon
+        ({"steps": 40}, "steps"),  # the crash on day 455 (step 65) would be beyond the 280-day horizon
     ],
 )
 def test_invalid_spec_exits_2_and_writes_nothing(tmp_path, capsys, fields, needle):
@@ -79,7 +83,7 @@ def test_smoke_sweep_local_cluster(reference):
     assert len(summary) == 4 * 2 and summary["run_id"].is_unique
     assert list(summary[["point", "replicate"]].itertuples(index=False, name=None)) == \
         [(p, r) for p in range(4) for r in range(2)]
-    assert {"market.liquidity_usd", "providers.opex_usd_per_step", "regime", "final_price"} <= set(summary)
+    assert {"market.liquidity_usd", "providers.opex_usd_per_year", "regime", "final_price"} <= set(summary)
     assert len(list((path / "runs").glob("*.json"))) == 8 and len(list((path / "runs").glob("*.parquet"))) == 8
     assert not list(path.rglob("*.tmp"))
     manifest = res.manifest
@@ -123,7 +127,7 @@ def test_external_dask_cluster_gives_the_same_summary(reference, tmp_path):
 def test_sigkill_then_resume_equals_uninterrupted(tmp_path):
     spec = write_spec(tmp_path / "big.yaml", name="big", steps=260, replicates=30, keep="timeseries", parameters={
         "market.liquidity_usd": {"values": [20000.0, 50000.0, 120000.0, 300000.0]},
-        "providers.opex_usd_per_step": {"values": [3.0, 5.0, 7.0, 9.0, 11.0]}})
+        "providers.opex_usd_per_year": {"values": [150.0, 250.0, 350.0, 450.0, 550.0]}})
     total = 4 * 5 * 30
     killed_out, clean_out = tmp_path / "killed", tmp_path / "clean"
     runs = killed_out / "big" / "runs"

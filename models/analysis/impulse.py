@@ -35,6 +35,18 @@ def with_shocks(scenario, shocks: Sequence[ShockEvent]):
     return scenario_from_dict(data, f"<{scenario.name} with shocks>")
 
 
+def twin_of(scenario):
+    """The unshocked twin: the same scenario and actors, with no shock acting.
+
+    Trading actors keep their inventories (a forced seller that never sells), so both runs start from
+    the same accounts; every other shock is dropped. The exogenous draws are identical for the same seed.
+    """
+    inert = [ShockEvent(type="price_crash", start_day=0.0, size=0.0, actor=s.actor_name,
+                        inventory_tokens=s.inventory_tokens)
+             for s in scenario.shocks if s.type in ("price_crash", "price_path") and s.inventory_tokens > 0]
+    return with_shocks(scenario, inert)
+
+
 def _batch(scenarios: Sequence, seeds: Sequence[int]) -> pd.DataFrame:
     from models.sd.batch import run_batch
 
@@ -53,7 +65,7 @@ def twin_ratios(scenario, seeds: Iterable[int], columns: Sequence[str] = RATIO_C
     """Per step and seed, each column of the shocked run over its unshocked twin.
 
     Args:
-        scenario: a scenario with shocks (the twin is the same scenario without them).
+        scenario: a scenario with shocks (the twin is :func:`twin_of` it).
         seeds: root seeds, one replicate each.
         columns: columns to divide.
 
@@ -61,7 +73,7 @@ def twin_ratios(scenario, seeds: Iterable[int], columns: Sequence[str] = RATIO_C
         Tidy frame: ``seed, step, day`` and one ``<column>`` ratio each (NaN where the twin is 0).
     """
     seeds = list(seeds)
-    twin = with_shocks(scenario, ())
+    twin = twin_of(scenario)
     frame = _batch([scenario, twin], seeds)
     shocked = frame[frame["variant"] == 0].set_index(["seed", "step"])[list(columns)]
     base = frame[frame["variant"] == 1].set_index(["seed", "step"])[list(columns)]
