@@ -3,9 +3,10 @@
 Tokens: the accounts of ``ledger.TOKEN_ACCOUNTS`` (pool, provider inventories, speculators, the outside
 float, treasury, unvested allocations, forced sellers, the arbitrageur) add up to ``supply`` at every
 step, and supply changes by ``minted - burned``. USD: what the model holds (``ledger.USD_ACCOUNTS``: pool,
-speculators, float, treasury) changes by exactly what came in from outside less what went out
-(``usd_in_total - usd_out_total``: users' payments and arbitrage purchases in; providers', vesting sellers',
-forced sellers' and arbitrage sale proceeds out). No balance, count or cumulative flow is ever negative.
+speculators, treasury) changes by exactly what came in from outside less what went out
+(``usd_in_total - usd_out_total``: users' payments, arbitrage and outside holders' purchases and liquidity
+deposits in; providers', vesting sellers', forced sellers', arbitrage and outside holders' sale proceeds and
+liquidity withdrawals out). No balance, count or cumulative flow is ever negative.
 """
 
 from __future__ import annotations
