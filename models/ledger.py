@@ -91,14 +91,22 @@ def genesis(P: dict, runs_shape: tuple) -> dict:
     }
 
 
-def floating_supply(s: dict):
-    """Tokens that are or can reach the market: supply less unvested allocations and the treasury."""
-    return s["supply"] - s["unvested"] - s["treasury"]
+TRADABLE_ACCOUNTS = ("provider_tokens", "speculator_tokens", "float_tokens", "seller_tokens", "arbitrageur_tokens")
 
 
 def circulating(s: dict):
-    """Tokens that can trade: the floating supply less the pool's reserve (nothing is locked yet)."""
-    return floating_supply(s) - s["amm_tokens"]
+    """Tokens that can trade: supply less unvested, treasury and pool tokens (nothing is locked yet).
+
+    Summed over the holders' accounts rather than subtracted from supply, so it is never negative by
+    rounding when nearly everything sits in the pool. Provider inventories may be per cohort.
+    """
+    shape = np.shape(s["float_tokens"])
+    return sum(np.asarray(s[k]).reshape(shape + (-1,)).sum(axis=-1) for k in TRADABLE_ACCOUNTS)
+
+
+def floating_supply(s: dict):
+    """Tokens that are or can reach the market: circulating plus the pool (supply less unvested and treasury)."""
+    return circulating(s) + s["amm_tokens"]
 
 
 def sell_into_pool(s: dict, account: str, tokens, fee) -> tuple[dict, np.ndarray]:
@@ -209,12 +217,14 @@ def outside_holders_trade(s: dict, P: dict, exo_t: dict) -> dict:
                                                 s["float_tokens"], np.inf)
     f_tok = s["float_tokens"] + d_tok
     p = amm.price(x, y)
-    change = market.liquidity_change_usd(y, p * (floating_supply(s) - x), s["liquidity_share"],
+    # market cap over the floating supply (pool included), as the genesis ratio is taken: the target depth
+    # never reaches 0 while a token floats, so liquidity providers cannot empty the pool
+    change = market.liquidity_change_usd(y, p * floating_supply(s), s["liquidity_share"],
                                          P["step.liquidity_weight"])
     # deposits at the pool ratio, limited by the float's tokens; withdrawn tokens return to the float
-    add_usd = np.minimum(np.maximum(change, 0.0), f_tok * p)
+    add_tok = np.minimum(np.maximum(change, 0.0) / p, np.maximum(f_tok, 0.0))
+    add_usd = add_tok * p
     remove = np.clip(-change / np.maximum(y, 1e-300), 0.0, 1.0)
-    add_tok = add_usd / p
     tok_out, usd_out = x * remove, y * remove
     return {
         "flow_memory": memory, "float_last_price": p,
@@ -272,7 +282,8 @@ def apply_market_shocks(s: dict, P: dict, exo_t: dict, prev_target_rel) -> dict:
     anchor = np.where(on_path & np.isnan(prev_target_rel), amm.price(x, y), s["path_anchor_price"])
     target = np.where(on_path, anchor * np.where(on_path, rel, 1.0), amm.price(x, y))
     # the arbitrageur sells from its inventory and buys with USD brought from outside the model
-    d_tok, d_usd, x, y = amm.trade_toward_price(x, y, target, fee, s["arbitrageur_tokens"],
+    # off the path the arbitrageur has nothing to do: no budget, so no rounding dust either
+    d_tok, d_usd, x, y = amm.trade_toward_price(x, y, target, fee, np.where(on_path, s["arbitrageur_tokens"], 0.0),
                                                 np.where(on_path, np.inf, 0.0))
     arb_in = np.maximum(-d_usd, 0.0)
     arb_out = np.maximum(d_usd, 0.0)

@@ -24,6 +24,17 @@ COLUMNS = (
 )
 
 
+def bme_price(revenue_usd, tokens_sold):
+    """Effective burn-and-mint price: usage USD over the tokens providers sold in the step.
+
+    NaN when nothing was sold, or when a dust sale makes the quotient exceed the float range.
+    """
+    sold = np.asarray(tokens_sold, dtype=float)
+    with np.errstate(divide="ignore", over="ignore", invalid="ignore"):
+        ratio = np.asarray(revenue_usd, dtype=float) / np.where(sold > 0, sold, 1.0)
+    return np.where((sold > 0) & np.isfinite(ratio), ratio, np.nan)
+
+
 def record(s: dict, step: int) -> dict:
     """One row per run (arrays over runs) from an aggregate-shaped state.
 
@@ -48,8 +59,7 @@ def record(s: dict, step: int) -> dict:
         "mean_margin_usd": mean_margin,
         "emission_usd": s["minted"] * price,
         "burn_usd": s["burned"] * price,
-        # effective burn-and-mint price: usage USD over the tokens providers sold (nan when none sold)
-        "bme_price": np.where(sold > 0, s["revenue_usd"] / np.where(sold > 0, sold, 1.0), np.nan),
+        "bme_price": bme_price(s["revenue_usd"], sold),
         "provider_tokens": provider_tokens,
         "share_fundamentalist": s["shares"][..., 0],
         "share_trend": s["shares"][..., 1],

@@ -8,19 +8,19 @@ exit, adoption, churn and strategy choice, and keeps each provider's own loss st
 token inventory, while the aggregate moves expected fractions of one cohort.
 
 Tolerances, and why (measured on Economy v2, 30 seeds, 104 weekly steps): two standard errors of the ABM
-mean reach about 7% of providers and 1.6% of users at their worst step (for the price the exogenous market
+mean reach about 6% of providers and 1.6% of users at their worst step (for the price the exogenous market
 paths are shared, so its engine difference is far below its spread). On top of sampling error there is one
 known aggregation bias (``models.sd.economy.providers_move``): the aggregate keeps one loss streak and one
 margin average per cohort, so providers who arrived in the middle of a loss streak leave with the cohort,
 while in the ABM each arrival starts its own streak and leaves later. That bias shows in providers around
-exit waves (measured: 16% at step 69, after the exit wave of the first weeks; 2.7% averaged over steps).
-Users and price stay within 1.7% and 1.1% at every step. We therefore bound the worst step loosely
+exit waves (measured: 12-16% around step 67-69, after the exit wave of the first weeks; 2.2-2.7% averaged
+over steps). Users and price stay within 1.7% and 1.1% at every step. We therefore bound the worst step loosely
 (20% / 10% / 3%) and the mean over all steps tightly (5% / 3% / 1%).
 
 Provider token inventories carry a second, documented approximation: a cohort's leavers take the cohort's
 average inventory, while an ABM agent leaves with its own (after a loss streak it has sold more of it). With
-the sampling error of a few hundred leavers (two standard errors up to 17% at single steps, measured) their
-worst step is bounded at 35% and the mean over steps (measured 4.3%) at 8%.
+the sampling error of a few hundred leavers (two standard errors up to 16-17% at single steps, measured)
+their worst step is bounded at 35% and the mean over steps (measured 3.5-4.3%) at 8%.
 """
 
 from __future__ import annotations
