@@ -229,7 +229,8 @@ def outside_holders_trade(s: dict, P: dict, exo_t: dict) -> dict:
     return {
         "flow_memory": memory, "float_last_price": p,
         "valuation": value, "market_factor": np.exp(exo_t["log_factor"]), "sentiment": exo_t["sentiment"],
-        "amm_tokens": x + add_tok - tok_out, "amm_usd": y + add_usd - usd_out,
+        # x (1 - remove), not x - x remove: no cancellation when nearly the whole pool is withdrawn
+        "amm_tokens": x * (1.0 - remove) + add_tok, "amm_usd": y * (1.0 - remove) + add_usd,
         "float_tokens": f_tok - add_tok + tok_out,
         "usd_in_total": s["usd_in_total"] + np.maximum(-d_usd, 0.0) + add_usd,
         "usd_out_total": s["usd_out_total"] + np.maximum(d_usd, 0.0) + usd_out,
