@@ -21,10 +21,9 @@ from models.analysis.stylised import (
     check_bounds,
     facts_over_runs,
     pooled_facts,
-    stylised_facts,
+    reference_facts,
+    runs_weekly_returns,
     summarise_facts,
-    weekly_log_returns_from_daily,
-    weekly_log_returns_from_steps,
 )
 from models.history import fil_price_daily, hnt_price_daily
 
@@ -37,19 +36,13 @@ def model_weekly_returns(run, scenario, engine: str, seeds) -> tuple[list[np.nda
 
     ``run(scenario, engine=..., seed=...)`` must return a frame with columns ``step`` and ``price``.
     """
-    dt_days = float(scenario.simulation.dt_days)
-    returns, left_out = [], []
+    frames = []
     for seed in seeds:
         frame = run(scenario, engine=engine, seed=int(seed))
-        path = frame.sort_values("step")
-        if path["step"].duplicated().any():
+        if frame["step"].duplicated().any():
             raise ValueError(f"seed {seed}: the run frame repeats steps; expected one run")
-        prices = path["price"].to_numpy(dtype=float)
-        if not np.all(np.isfinite(prices) & (prices > 0)):
-            left_out.append(int(seed))
-            continue
-        returns.append(weekly_log_returns_from_steps(prices, dt_days))
-    return returns, left_out
+        frames.append(frame[["step", "price"]].assign(run=int(seed)))
+    return runs_weekly_returns(pd.concat(frames, ignore_index=True), float(scenario.simulation.dt_days))
 
 
 def facts_table(model_runs: list[np.ndarray], references: dict[str, dict]) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -91,7 +84,7 @@ def main(argv=None, run=None) -> int:
     scenario = load_scenario(path)
     runs, left_out = model_weekly_returns(run, scenario, args.engine, range(args.seeds))
     history = {"HNT": hnt_price_daily(), "FIL": fil_price_daily()}
-    references = {name: stylised_facts(weekly_log_returns_from_daily(s)) for name, s in history.items()}
+    references = reference_facts()
     spans = " and ".join(f"{name} {s.index[0]:%Y-%m-%d}..{s.index[-1]:%Y-%m-%d}" for name, s in history.items())
     print(f"# stylised facts of weekly log returns: {path} ({args.engine}, {args.seeds} seeds, "
           f"dt_days={scenario.simulation.dt_days:g}) vs {spans} (W-SUN closes)")

@@ -492,25 +492,16 @@ def price_facts(frame: pd.DataFrame, dt_days: float) -> tuple[pd.DataFrame, dict
         check_bounds,
         facts_over_runs,
         pooled_facts,
-        stylised_facts,
+        reference_facts,
+        runs_weekly_returns,
         summarise_facts,
-        weekly_log_returns_from_daily,
-        weekly_log_returns_from_steps,
     )
-    from models.history import fil_price_daily, hnt_price_daily
 
-    runs, left_out = [], []
-    for run, path in frame.sort_values("step").groupby("run"):
-        prices = path["price"].to_numpy(dtype=float)
-        if np.all(np.isfinite(prices) & (prices > 0)):
-            runs.append(weekly_log_returns_from_steps(prices, dt_days))
-        else:
-            left_out.append(int(run))
+    runs, left_out = runs_weekly_returns(frame, dt_days)
     summary = summarise_facts(facts_over_runs(runs), pooled_facts(runs))
     summary.columns = [f"model {c}" for c in summary.columns]
-    refs = {"HNT": hnt_price_daily(), "FIL": fil_price_daily()}
-    for name, series in refs.items():
-        summary[name] = pd.Series(stylised_facts(weekly_log_returns_from_daily(series)))
+    for name, facts in reference_facts().items():
+        summary[name] = pd.Series(facts)
     bounds = check_bounds(summary["model median"].to_dict(), summary["HNT"].to_dict())
     return summary, bounds, left_out
 

@@ -213,3 +213,28 @@ def check_bounds(model_facts: Mapping[str, float], reference_facts: Mapping[str,
         "autocorrelation": bool(abs(float(model_facts["lag1_autocorrelation"])) < MAX_ABS_AUTOCORRELATION),
         "kurtosis": bool(float(model_facts["excess_kurtosis"]) > MIN_EXCESS_KURTOSIS),
     }
+
+
+def runs_weekly_returns(frame: pd.DataFrame, dt_days: float) -> tuple[list[np.ndarray], list[int]]:
+    """Weekly log returns of every run of a tidy frame (``run``, ``step``, ``price``).
+
+    Returns:
+        ``(returns, left_out)``: one array per run whose price stays positive and finite, and the ids of the
+        runs left out.
+    """
+    returns, left_out = [], []
+    for run, path in frame.sort_values("step").groupby("run"):
+        prices = path["price"].to_numpy(dtype=float)
+        if np.all(np.isfinite(prices) & (prices > 0)):
+            returns.append(weekly_log_returns_from_steps(prices, dt_days))
+        else:
+            left_out.append(int(run))
+    return returns, left_out
+
+
+def reference_facts() -> dict[str, dict[str, float]]:
+    """Facts of the shipped HNT and FIL daily prices (``models.history``), keyed by token."""
+    from models.history import fil_price_daily, hnt_price_daily
+
+    return {name: stylised_facts(weekly_log_returns_from_daily(load()))
+            for name, load in (("HNT", hnt_price_daily), ("FIL", fil_price_daily))}
