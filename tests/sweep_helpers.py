@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -45,10 +46,19 @@ def depin(*args: str, cwd: Path, env: dict | None = None, timeout: float = 300) 
 
 
 def depin_popen(*args: str, cwd: Path, env: dict | None = None) -> subprocess.Popen:
-    """The CLI started in its own session (process group), so signals reach it as from a terminal."""
+    """The CLI started in its own session (process group), so signals reach it as from a terminal.
+
+    SIGINT is reset to its default in the child: a pytest-xdist worker may run with SIGINT ignored, and an
+    ignored signal is inherited across exec, where Python then installs no Ctrl-C handler at all (a shell
+    at a terminal starts commands with the default).
+    """
     return subprocess.Popen([sys.executable, "-m", "models.cli", *args], cwd=cwd, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True, start_new_session=True,
-                            env={**os.environ, **(env or {})})
+                            env={**os.environ, **(env or {})}, preexec_fn=_default_sigint)
+
+
+def _default_sigint() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def free_port() -> int:
