@@ -23,7 +23,7 @@ from __future__ import annotations
 import numpy as np
 
 from models import ledger
-from models.mechanisms import amm, demand, providers, speculators, timebase
+from models.mechanisms import amm, demand, payment, providers, speculators, timebase
 
 SPECULATOR_STRATEGIES = speculators.STRATEGIES
 
@@ -79,7 +79,7 @@ def usage(P, structure, s, exo_t, step):
     capacity = s["active"].sum(axis=-1) * P["providers.capacity_per_provider"]
     wanted = users * P["users.usage_per_user"]
     served = demand.served_units(wanted, capacity)
-    revenue = served * structure.dt_days * P["payment.service_price_usd"]
+    revenue = payment.usage_revenue_usd(served * structure.dt_days, P["payment.service_price_usd"])
     changes, to_providers = ledger.pay_for_usage(s, P, revenue)
     changes.update(
         {
