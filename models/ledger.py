@@ -15,6 +15,10 @@ one run). Every token account has an owner with a behaviour (DESIGN.md):
 ``unvested``           team and investor allocations before unlock
 ``seller_tokens``      forced sellers of ``price_crash`` shocks (a stated inventory)
 ``arbitrageur_tokens`` the arbitrageur of ``price_path`` shocks (a stated inventory; USD from outside)
+``locked``             providers' stake or pledge while they serve (bought on arrival with outside USD;
+                       outside circulating supply; a termination fee and slashing burn from it)
+``unbonding``          stake of providers who left, returned to them after the unbonding period (they sell
+                       ``exit_sale_share`` of it and keep the rest in the float)
 =====================  ================================================================================
 
 Their sum is ``supply`` at every step; ``minted_total - burned_total`` explains its change. USD held
@@ -34,7 +38,7 @@ from models.mechanisms import amm, emission, market, payment, treasury, vesting
 
 TOKEN_ACCOUNTS = (
     "amm_tokens", "provider_tokens", "speculator_tokens", "float_tokens", "treasury", "unvested", "seller_tokens",
-    "arbitrageur_tokens",
+    "arbitrageur_tokens", "locked", "unbonding",
 )
 USD_ACCOUNTS = ("amm_usd", "speculator_usd", "treasury_usd")
 
@@ -95,18 +99,60 @@ TRADABLE_ACCOUNTS = ("provider_tokens", "speculator_tokens", "float_tokens", "se
 
 
 def circulating(s: dict):
-    """Tokens that can trade: supply less unvested, treasury and pool tokens (nothing is locked yet).
+    """Tokens that can trade: supply less unvested, treasury, pool, locked and unbonding tokens.
 
     Summed over the holders' accounts rather than subtracted from supply, so it is never negative by
     rounding when nearly everything sits in the pool. Provider inventories may be per cohort.
     """
-    shape = np.shape(s["float_tokens"])
-    return sum(np.asarray(s[k]).reshape(shape + (-1,)).sum(axis=-1) for k in TRADABLE_ACCOUNTS)
+    return sum(total(s[k], s["float_tokens"]) for k in TRADABLE_ACCOUNTS)
 
 
 def floating_supply(s: dict):
     """Tokens that are or can reach the market: circulating plus the pool (supply less unvested and treasury)."""
     return circulating(s) + s["amm_tokens"]
+
+
+def total(value, like):
+    """An account held per cohort or per conveyor slot, summed to one value per run (shape of ``like``)."""
+    shape = np.shape(like)
+    return np.asarray(value).reshape(shape + (-1,)).sum(axis=-1)
+
+
+def lock_stake(s: dict, P: dict, tokens_wanted) -> tuple[dict, np.ndarray]:
+    """Arriving providers buy their stake from the pool with USD from outside the model.
+
+    They spend ``tokens_wanted`` at the pre-trade price and lock what the pool gives for it (slippage makes it
+    a little less). Returns (changes, tokens_locked).
+    """
+    usd = tokens_wanted * amm.price(s["amm_tokens"], s["amm_usd"])
+    bought, x, y = amm.buy_tokens(s["amm_tokens"], s["amm_usd"], usd, P["market.fee"])
+    return {"amm_tokens": x, "amm_usd": y, "usd_in_total": s["usd_in_total"] + usd}, bought
+
+
+def unbond(s: dict, P: dict, leaving_stake, unbonding_steps: int) -> dict:
+    """Stake of leavers enters the unbonding queue; what finishes unbonding returns to its former owners.
+
+    ``s["unbonding"]`` is a conveyor (runs, max(steps, 1)); with no unbonding period the stake returns at
+    once. Former providers sell ``exit_sale_share`` of what returns and keep the rest in the float.
+    """
+    queue = s["unbonding"]
+    if unbonding_steps > 0:
+        released = queue[..., 0]
+        queue = np.concatenate([queue[..., 1:], np.asarray(leaving_stake)[..., None]], axis=-1)
+    else:
+        released = leaving_stake
+    sold = released * P["providers.exit_sale_share"]
+    usd, x, y = amm.sell_tokens(s["amm_tokens"], s["amm_usd"], sold, P["market.fee"])
+    return {"unbonding": queue, "float_tokens": s["float_tokens"] + released - sold, "amm_tokens": x, "amm_usd": y,
+            "usd_out_total": s["usd_out_total"] + usd, "tokens_sold": s["tokens_sold"] + sold}
+
+
+def burn(s: dict, tokens) -> dict:
+    """Counters and supply after burning ``tokens`` (per run, or per cohort and summed); the caller takes
+    them out of the account they came from (termination fees and slashing from ``locked``)."""
+    burned = total(tokens, s["supply"])
+    return {"burned": s["burned"] + burned, "burned_total": s["burned_total"] + burned,
+            "supply": s["supply"] - burned}
 
 
 def sell_into_pool(s: dict, account: str, tokens, fee) -> tuple[dict, np.ndarray]:

@@ -20,7 +20,8 @@ COLUMNS = (
     "sentiment", "share_fundamentalist", "share_trend", "share_noise", "amm_tokens", "amm_usd", "provider_tokens",
     "speculator_tokens", "speculator_usd", "float_tokens", "treasury_usd", "seller_tokens",
     "arbitrageur_tokens", "usd_in_total", "usd_out_total", "crash_target", "crash_achieved", "arbitrage_usd",
-    "path_target_price",
+    "path_target_price", "locked", "unbonding", "order_backlog", "orders", "arrivals", "exits", "lead_time_days",
+    "coverage",
 )
 
 
@@ -38,15 +39,15 @@ def bme_price(revenue_usd, tokens_sold):
 def record(s: dict, step: int) -> dict:
     """One row per run (arrays over runs) from an aggregate-shaped state.
 
-    Expects the ledger accounts plus ``active`` (runs, cohorts), ``pending`` (runs, cohorts, lead),
-    ``margin`` (runs, cohorts) and ``shares`` (runs, 3); ``provider_tokens`` may be per cohort. The ABM
-    builds the same keys from its agents.
+    Expects the ledger accounts plus ``active`` and ``margin`` (runs, types, vintages), ``pending``,
+    ``backlog`` and ``shares`` (runs, 3); ``provider_tokens``, ``locked`` and ``unbonding`` may be per
+    cohort or slot (they are summed per run). The ABM builds the same keys from its agents.
     """
     price = s["amm_usd"] / s["amm_tokens"]
     active = s["active"]
-    n_active = active.sum(axis=-1)
-    mean_margin = np.where(n_active > 0, (active * s["margin"]).sum(axis=-1) / np.maximum(n_active, 1e-300), 0.0)
-    provider_tokens = np.asarray(s["provider_tokens"]).reshape(price.shape + (-1,)).sum(axis=-1)
+    n_active = ledger.total(active, price)
+    mean_margin = np.where(n_active > 0, ledger.total(active * s["margin"], price) / np.maximum(n_active, 1e-300),
+                           0.0)
     sold = s["tokens_sold"]
     row = {
         "step": np.full(price.shape, step),
@@ -54,13 +55,17 @@ def record(s: dict, step: int) -> dict:
         "circulating": ledger.circulating(s),
         "floating_supply": ledger.floating_supply(s),
         "providers": n_active,
-        "pending_providers": s["pending"].reshape(price.shape + (-1,)).sum(axis=-1),
+        "pending_providers": ledger.total(s["pending"], price) + ledger.total(s["backlog"], price),
+        "order_backlog": ledger.total(s["backlog"], price),
         "reward_per_provider_usd": s["reward_per_provider"] * price,
         "mean_margin_usd": mean_margin,
         "emission_usd": s["minted"] * price,
         "burn_usd": s["burned"] * price,
         "bme_price": bme_price(s["revenue_usd"], sold),
-        "provider_tokens": provider_tokens,
+        "expected_price": s["mean_expected_price"],
+        "provider_tokens": ledger.total(s["provider_tokens"], price),
+        "locked": ledger.total(s["locked"], price),
+        "unbonding": ledger.total(s["unbonding"], price),
         "share_fundamentalist": s["shares"][..., 0],
         "share_trend": s["shares"][..., 1],
         "share_noise": s["shares"][..., 2],

@@ -39,6 +39,21 @@ class SimulationParams(Frozen):
     cost_cohorts: Int = Field(
         5, ge=1, le=50, description="Aggregate engines: opex quantile cohorts that stand for cost heterogeneity."
     )
+    patience_cohorts: Int = Field(
+        5, ge=1, le=20, description="Aggregate engines: exit-patience quantile cohorts within each cost cohort."
+    )
+    expectation_cohorts: Int = Field(
+        1, ge=1, le=20, description="Aggregate engines: adaptive expectation half-life quantile cohorts (one more "
+        "cohort holds the forward-looking providers)."
+    )
+    vintage_days: Float = Field(
+        28.0, gt=0, le=3650, description="Aggregate engines: arrivals within this many days share a vintage, "
+        "which keeps its own loss streak, margin average and age until it merges into the mature cohort, days."
+    )
+    vintages: Int = Field(
+        7, ge=0, le=200, description="Aggregate engines: young vintages kept apart before merging (merge age = "
+        "vintages x vintage_days; 0 = arrivals merge at once), count."
+    )
 
 
 class TokenParams(Frozen):
@@ -157,59 +172,6 @@ class TreasuryParams(Frozen):
         0.5, le=365, description="Share of treasury holdings deployed per year by the policy, 1/year (assumption)."
     )
     initial_usd: NonNeg = Field(0.0, description="USD the treasury holds at step 0 (e.g. raised funds), USD.")
-
-
-class ProviderParams(Frozen):
-    """Hardware providers: costs, capacity, entry, exit and token inventory. Source: Helium hotspot ~$500."""
-
-    initial_active: Population = Field(100, ge=0, description="Providers active at step 0, count.")
-    capex_usd: NonNeg = Field(500.0, description="Hardware cost per provider, USD (sunk once bought).")
-    opex_usd_per_year: NonNeg = Field(
-        150.0, description="Median operating cost per provider (power, backhaul), USD/year (assumption)."
-    )
-    opex_dispersion: NonNeg = Field(
-        0.5, le=3, description="Log-normal sigma of opex across providers (0 = identical), dimensionless."
-    )
-    capacity_per_provider: Float = Field(
-        20.0, gt=0, description="Service units one provider can serve per day, units/day (assumption)."
-    )
-    lead_time_days: NonNeg = Field(28.0, le=728, description="Hardware shipping delay before serving, days.")
-    exit_patience_days: NonNeg = Field(
-        35.0, description="Days of continuous losses before a provider considers leaving, days."
-    )
-    margin_half_life_days: Float = Field(
-        30.0, gt=0, description="Half-life of the moving average of margin that providers judge losses on, days "
-        "(operators look at about a month of earnings, not one day's; assumption)."
-    )
-    exit_rate_per_year: NonNeg = Field(
-        15.0, le=1e4, description="Exit hazard of an out-of-patience provider, 1/year (15: ~25% a week)."
-    )
-    hardware_lifetime_years: Float = Field(
-        5.0, gt=0, description="Mean hardware lifetime; failures are a constant hazard 1/lifetime, years."
-    )
-    sell_share: Share = Field(
-        0.25, description="Share of each token reward sold at once (at least enough to cover opex), fraction."
-    )
-    inventory_sale_rate_per_year: NonNeg = Field(
-        1.0, le=1e4, description="Share of held inventory sold per year on top, 1/year (assumption)."
-    )
-    exit_sale_share: Share = Field(
-        1.0, description="Share of its inventory a leaving provider sells; it keeps the rest as an outside "
-        "holder (joins the float), fraction (assumption)."
-    )
-    payback_threshold_years: Float = Field(
-        1.0, gt=0, description="Payback period at which half the maximum entry rate is reached, years."
-    )
-    entry_max_rate_per_year: NonNeg = Field(
-        1.5, le=1e3, description="Largest entry hazard of the remaining pool, 1/year."
-    )
-    entry_steepness: Float = Field(4.0, gt=0, description="Slope of the logistic entry curve, dimensionless.")
-    word_of_mouth: NonNeg = Field(
-        1.0, description="Entry boost per unit of active share of the pool (imitation), dimensionless."
-    )
-    expectation_half_life_days: Float = Field(
-        45.0, gt=0, description="Half-life of adaptive price expectations (lagged beliefs), days."
-    )
 
 
 class UserParams(Frozen):

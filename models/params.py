@@ -21,7 +21,6 @@ from models.param_blocks import (
     Frozen,
     MarketParams,
     PaymentParams,
-    ProviderParams,
     RegimeParams,
     ShockEvent,
     SimulationParams,
@@ -32,6 +31,7 @@ from models.param_blocks import (
     VestingAllocation,
     VestingParams,
 )
+from models.param_providers import ProviderParams, SpaceParams, StakeParams
 from models.param_io import (
     ABM_BYTES_PER_AGENT,
     MAX_ABM_AGENTS,
@@ -73,6 +73,8 @@ class Scenario(Frozen):
     market: MarketParams = MarketParams()
     treasury: TreasuryParams = TreasuryParams()
     providers: ProviderParams = ProviderParams()
+    stake: StakeParams = StakeParams()
+    space: SpaceParams = SpaceParams()
     users: UserParams = UserParams()
     speculators: SpeculatorParams = SpeculatorParams()
     vesting: VestingParams = VestingParams()

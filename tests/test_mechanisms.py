@@ -314,10 +314,10 @@ def test_provider_token_sales():
     assert sold.tolist() == [2.0, 5.0]
 
 
-def test_cost_quantiles_are_median_centred():
-    q = providers.cost_quantiles(np.array([5.0]), np.array([0.5]), 5)
+def test_lognormal_quantiles_are_median_centred():
+    q = providers.lognormal_quantiles(np.array([5.0]), np.array([0.5]), 5)
     assert q.shape == (1, 5) and q[0, 2] == pytest.approx(5.0) and np.all(np.diff(q) > 0)
-    assert np.all(providers.cost_quantiles(np.array([5.0]), np.array([0.0]), 3) == 5.0)
+    assert np.all(providers.lognormal_quantiles(np.array([5.0]), np.array([0.0]), 3) == 5.0)
 
 
 # -- users -------------------------------------------------------------------------------------------------

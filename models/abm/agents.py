@@ -18,6 +18,7 @@ import mesa
 import numpy as np
 
 from models.mechanisms import demand, providers, speculators, timebase
+from models.sd import supply
 
 POTENTIAL, PENDING, ACTIVE, EXITED = 0, 1, 2, 3
 PROVIDER_STATES = ("potential", "pending", "active", "exited")
@@ -61,40 +62,66 @@ class TableAgent(mesa.Agent):
 
 
 class Provider(TableAgent):
-    """A hardware provider: its own operating cost, capacity, lifecycle state and loss streak."""
+    """A hardware provider: its own costs, patience, price expectation, place, stake and lifecycle.
+
+    States: potential, pending (ordered: waiting for production, then shipping), active, exited (may
+    order again later). Each provider draws its opex, exit patience and expectation style (forward-looking
+    with chance ``forward_looking_share``, else adaptive with its own half-life) from the distributions the
+    aggregate engines hold as cohorts (``models.sd.compile.provider_types``).
+    """
 
     kind = "providers"
     opex_usd_per_year = Column()
     capacity = Column()
     state_code = Column()
     arrival_step = Column()
+    order_step = Column()
+    produced = Column()
     loss_streak = Column()
     margin_usd = Column()
     margin_average = Column()
     tokens = Column()
+    stake_tokens = Column()
+    patience_days = Column()
+    forward_looking = Column()
+    expectation_weight = Column()
+    expected_price = Column()
 
     @property
     def state(self) -> str:
-        """Lifecycle state: potential, pending (hardware shipping), active or exited."""
+        """Lifecycle state: potential, pending (ordered, not yet serving), active or exited."""
         return PROVIDER_STATES[int(self.state_code)]
 
     @staticmethod
     def initial_table(model, n: int) -> dict[str, np.ndarray]:
-        """Columns at step 0: log-normal opex around the median; the first ``initial_active`` serve."""
-        pp = model.scenario.providers
+        """Columns at step 0: drawn costs, patience and expectation styles; the first ``initial_active`` serve."""
+        pp, dt = model.scenario.providers, model.structure.dt_days
         state = np.full(n, POTENTIAL, dtype=np.int8)
         state[: pp.initial_active] = ACTIVE
         arrival = np.full(n, -1, dtype=np.int64)
         arrival[: pp.initial_active] = 0
+        opex = pp.opex_usd_per_year * model.rng.lognormal(0.0, pp.opex_dispersion, n)
+        patience = pp.exit_patience_days * model.rng.lognormal(0.0, pp.patience_dispersion, n)
+        forward = model.rng.random(n) < pp.forward_looking_share
+        half_life = pp.expectation_half_life_days * model.rng.lognormal(0.0, pp.expectation_dispersion, n)
+        stake = np.zeros(n)
+        stake[: pp.initial_active] = model.genesis_stake_each
         return {
-            "opex_usd_per_year": pp.opex_usd_per_year * model.rng.lognormal(0.0, pp.opex_dispersion, n),
+            "opex_usd_per_year": opex,
             "capacity": np.full(n, pp.capacity_per_provider),
             "state_code": state,
             "arrival_step": arrival,
+            "order_step": np.full(n, -1, dtype=np.int64),
+            "produced": np.zeros(n, dtype=bool),
             "loss_streak": np.zeros(n),
             "margin_usd": np.zeros(n),
             "margin_average": np.zeros(n),
             "tokens": np.zeros(n),
+            "stake_tokens": stake,
+            "patience_days": patience,
+            "forward_looking": forward,
+            "expectation_weight": np.where(forward, 1.0, timebase.ema_weight(half_life, dt)),
+            "expected_price": np.full(n, model.scenario.market.initial_price_usd),
         }
 
     @classmethod
@@ -107,27 +134,33 @@ class Provider(TableAgent):
     def entry_probabilities(cls, model, rows) -> np.ndarray:
         """Chance each provider in ``rows`` orders hardware this step, from its own expected margin.
 
-        The expected margin values the current reward per unit of capacity at the model's adaptive
-        expected price, less the provider's own opex, per year (payback is measured against capex).
+        The rule of the aggregate engines (``models.sd.supply.entry_valuation``) with the provider's own
+        expected price and opex: the reward it expects over the payback horizon under the emission schedule,
+        shared with everyone active and on order, against hardware plus stake.
         """
-        P = model.P
-        reward = model.reward_per_capacity * cls.table(model)["capacity"][rows]
-        margin = providers.operating_margin_usd(reward, model.s["expected_price"][0], cls.current_opex(model, rows))
+        P, ctx = model.P, model.entry_context
+        table = cls.table(model)
+        margin, capital, _, _ = supply.entry_valuation(
+            P, model.structure, model.s, ctx["step"], table["expected_price"][rows], cls.current_opex(model, rows),
+            ctx["active"], ctx["pipeline"], ctx["backlog"])
         hazard = providers.entry_hazard(
-            margin / P["step.dt_years"][0], P["providers.capex_usd"], P["providers.payback_threshold_years"],
-            P["providers.entry_steepness"], P["providers.entry_max_rate_per_year"], P["providers.word_of_mouth"],
-            model.engaged_share(),
+            margin, capital, P["providers.payback_threshold_years"], P["providers.entry_steepness"],
+            P["providers.entry_max_rate_per_year"], P["providers.word_of_mouth"], ctx["engaged_share"],
         )
         return timebase.probability_per_step(hazard, model.structure.dt_days)
 
     @classmethod
-    def exit_probabilities(cls, model, rows) -> np.ndarray:
-        """Chance each provider in ``rows`` leaves, from its own loss streak (plus hardware failure)."""
-        P = model.P
-        return providers.exit_probability(
-            cls.table(model)["loss_streak"][rows], P["providers.exit_patience_days"], P["step.voluntary_exit"],
-            P["step.hardware_failure"],
-        )
+    def exit_probabilities(cls, model, rows, step: int):
+        """Chance each provider in ``rows`` leaves, and the termination fee it would pay (tokens).
+
+        Its own loss streak against its own patience, whether leaving pays (losses avoided, resale value,
+        termination fee: ``models.sd.supply.exit_chances``), plus hardware failure.
+        """
+        table = cls.table(model)
+        age = (step - table["arrival_step"][rows]) * model.structure.dt_days
+        return supply.exit_chances(
+            model.P, model.structure, model.s, model.price(), table["loss_streak"][rows],
+            table["margin_average"][rows], age, table["patience_days"][rows], table["stake_tokens"][rows])
 
     @classmethod
     def sell_amounts(cls, model, rows, reward_tokens, price) -> np.ndarray:
@@ -142,9 +175,9 @@ class Provider(TableAgent):
         """Bernoulli entry draw for this provider."""
         return bool(self.rng.random() < self.entry_probabilities(self.model, self.row))
 
-    def decide_exit(self) -> bool:
+    def decide_exit(self, step: int) -> bool:
         """Bernoulli exit draw for this provider."""
-        return bool(self.rng.random() < self.exit_probabilities(self.model, self.row))
+        return bool(self.rng.random() < self.exit_probabilities(self.model, self.row, step)[0])
 
     def tokens_to_sell(self, reward_tokens: float, price: float) -> float:
         """Tokens this provider sells out of a reward at a price."""

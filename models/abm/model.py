@@ -16,15 +16,17 @@ import pandas as pd
 
 from models import ledger
 from models.abm.agents import ACTIVE, EXITED, PENDING, POTENTIAL, Provider, Speculator, User, split_fills
+from models.abm.space import CoverageSpace
 from models.exogenous import agent_rng, sample_exogenous, stack_exogenous
-from models.mechanisms import amm, demand, payment
+from models.mechanisms import amm, demand, payment, stake, supply_chain
 from models.mechanisms import providers as provider_rules
 from models.output import record, to_frame
-from models.sd import economy
+from models.sd import economy, supply
 from models.sd.compile import compile_params
 
 # keys of the aggregate state that the ABM holds on its agents instead
-AGGREGATE_ONLY = ("active", "pending", "loss_streak", "margin_average", "margin", "provider_tokens")
+AGGREGATE_ONLY = ("active", "pending", "backlog", "loss_streak", "margin_average", "margin", "provider_tokens",
+                  "age_days", "locked", "expected_price")
 
 
 def _one(value) -> np.ndarray:
@@ -53,25 +55,29 @@ class DePINModel(mesa.Model):
         self.exogenous = sample_exogenous(scenario, seq)
         self.exo = stack_exogenous([self.exogenous])
         self.exo_t = economy.exo_at(self.exo, 0)
-        self.s = {k: v for k, v in economy.initial_state(self.P, self.structure).items() if k not in AGGREGATE_ONLY}
+        genesis = economy.initial_state(self.P, self.structure)
+        # the aggregate genesis spreads the initial providers' stake over types; per provider it is one value
+        self.genesis_stake_each = float(genesis["locked"].sum() / max(scenario.providers.initial_active, 1))
+        self.s = {k: v for k, v in genesis.items() if k not in AGGREGATE_ONLY}
         self.s["provider_tokens"] = np.zeros(1)
-        self.reward_per_capacity = 0.0
         self.mean_margin = 0.0
+        self.production_credit = 0.0
+        self.entry_context: dict = {}
+        self.lead_time_log: list[tuple[int, int, float]] = []  # (step, arrivals, mean realised lead time, days)
         self.tables: dict[str, dict[str, np.ndarray]] = {}
         sim = scenario.simulation
         self.providers = Provider.populate(self, Provider.initial_table(self, sim.potential_providers))
         self.users = User.populate(self, User.initial_table(self, sim.potential_users))
         self.speculators = Speculator.populate(self, Speculator.initial_table(self, sim.speculators))
+        self.s["locked"] = _one(self.tables["providers"]["stake_tokens"].sum())
+        self.s["mean_expected_price"] = _one(self.tables["providers"]["expected_price"].mean())
+        # placed after every other draw, so switching space on leaves the non-spatial draws unchanged
+        self.coverage = CoverageSpace(self, scenario.space) if scenario.space.enabled else None
         # the ABM runs the aggregate economy's blocks by name, so the step order cannot drift
         self.blocks = tuple((name, getattr(self, f"_{name}")) for name, _ in economy.BLOCKS)
         self.rows = [self.record_row(0)]
 
     # -- helpers read by the agents ---------------------------------------------------------------
-
-    def engaged_share(self) -> float:
-        """Share of the provider pool active or waiting for hardware (word-of-mouth driver)."""
-        state = self.tables["providers"]["state_code"]
-        return np.count_nonzero((state == ACTIVE) | (state == PENDING)) / len(state)
 
     def price(self) -> float:
         """Current pool price, USD/token."""
@@ -96,16 +102,23 @@ class DePINModel(mesa.Model):
         ) * self.exo_t["demand_multiplier"]
         users = _one(User.fit_market(self, market))
         table = self.tables["providers"]
-        capacity = _one(table["capacity"][table["state_code"] == ACTIVE].sum())
+        active = table["state_code"] == ACTIVE
+        capacity = _one(table["capacity"][active].sum())
         wanted = users * P["users.usage_per_user"]
-        served = demand.served_units(wanted, capacity)
+        covered, area_share = 1.0, 1.0
+        if self.coverage is not None:
+            self.coverage.update(active)
+            adopters = np.flatnonzero(self.tables["users"]["adopted"])
+            covered = self.coverage.covered_users(adopters).mean() if len(adopters) else 0.0
+            area_share = self.coverage.covered_share()
+        served = demand.served_units(wanted * covered, capacity)
         revenue = payment.usage_revenue_usd(served * self.structure.dt_days, P["payment.service_price_usd"])
         changes, to_providers = ledger.pay_for_usage(s, P, revenue)
         changes.update(
             {
                 "users": users, "potential_users": market, "capacity": capacity, "demand": wanted,
-                "served": served, "quality": demand.service_quality(capacity, wanted), "revenue_usd": revenue,
-                "reward_pool": to_providers,
+                "served": served, "quality": demand.service_quality(served, wanted), "revenue_usd": revenue,
+                "reward_pool": to_providers, "coverage": _one(area_share),
             }
         )
         s.update(changes)
@@ -122,9 +135,10 @@ class DePINModel(mesa.Model):
         p = self.price()
         pool, total_capacity = s["reward_pool"][0], s["capacity"][0]
         has_capacity = total_capacity > 0
+        # rewards by capacity, scaled by the coverage each adds where space is on (overlap earns less)
+        weight = table["capacity"][rows] * (self.coverage.overlap_weights(rows) if self.coverage else 1.0)
         # with nobody to pay, the provider reward pool stays with the protocol
-        self.reward_per_capacity = pool / total_capacity if has_capacity else 0.0
-        reward = self.reward_per_capacity * table["capacity"][rows]
+        reward = pool * weight / weight.sum() if has_capacity else np.zeros(len(rows))
         margin = provider_rules.operating_margin_usd(reward, p, Provider.current_opex(self, rows))
         table["tokens"][rows] += reward
         sold = Provider.sell_amounts(self, rows, reward, p)
@@ -144,39 +158,99 @@ class DePINModel(mesa.Model):
         })
 
     def _providers_move(self, t: int) -> None:
-        """Expectations adapt; idle providers order hardware, shipped ones arrive, active ones may exit.
+        """Expectations adapt; idle providers order, orders queue for production and ship; active ones may exit.
 
-        Exited providers rejoin the idle pool (they may buy new hardware later), as the aggregate's
-        remaining pool counts everyone neither active nor pending. A leaver sells ``exit_sale_share`` of
-        its inventory and keeps the rest as an outside holder (it joins the float).
+        The rules are the aggregate's (``models.sd.supply``) taken per agent: the first-come production
+        queue serves whole units at the production rate; arrivals buy and lock their stake; leavers pay the
+        termination fee if early and unbond the rest of their stake. Exited providers rejoin the idle pool
+        (they may buy new hardware later), as the aggregate's remaining pool counts everyone neither active
+        nor pending. A leaver sells ``exit_sale_share`` of its inventory and keeps the rest in the float.
         """
-        P, s = self.P, self.s
-        s["expected_price"] = provider_rules.update_expectation(
-            s["expected_price"], _one(self.price()), P["step.expectation_weight"]
-        )
+        P, s, dt, L = self.P, self.s, self.structure.dt_days, self.structure.lead_time
         table = self.tables["providers"]
+        p = self.price()
+        table["expected_price"] = provider_rules.update_expectation(table["expected_price"], p,
+                                                                     table["expectation_weight"])
         state = table["state_code"]
         idle = np.flatnonzero((state == POTENTIAL) | (state == EXITED))
         active = np.flatnonzero(state == ACTIVE)
+        pending = state == PENDING
+        n_pending, backlog = np.count_nonzero(pending), np.count_nonzero(pending & ~table["produced"])
+        self.entry_context = {
+            "step": t, "active": _one(len(active)), "pipeline": _one(n_pending), "backlog": _one(backlog),
+            "engaged_share": (len(active) + n_pending) / len(state),
+        }
+        lead_days = supply_chain.quoted_lead_time_days(_one(backlog), P["providers.production_units_per_day"],
+                                                       P["providers.lead_time_days"])
         enter = idle[self.rng.random(len(idle)) < Provider.entry_probabilities(self, idle)]
-        leave = active[self.rng.random(len(active)) < Provider.exit_probabilities(self, active)]
+        leave_p, fee_each = Provider.exit_probabilities(self, active, t)
+        leaving = self.rng.random(len(active)) < leave_p
+        leave, fee_each = active[leaving], fee_each[leaving]
         state[leave] = EXITED
         state[enter] = PENDING
-        table["arrival_step"][enter] = t + self.structure.lead_time
-        arriving = np.flatnonzero((state == PENDING) & (table["arrival_step"] <= t))
+        table["order_step"][enter], table["produced"][enter] = t, False
+        self._produce(t, L)
+        arriving = np.flatnonzero((state == PENDING) & table["produced"] & (table["arrival_step"] <= t))
         state[arriving] = ACTIVE
+        if len(arriving):
+            lead = (t - table["order_step"][arriving]) * dt
+            self.lead_time_log.append((t, len(arriving), float(lead.mean())))
+        table["arrival_step"][arriving] = t
         table["loss_streak"][arriving] = 0
         table["margin_average"][arriving] = 0.0
+        # leavers: inventory sold or kept, early termination fee burned, the rest of the stake unbonds
         leaving_tokens = table["tokens"][leave]
         exit_sold = float((leaving_tokens * P["providers.exit_sale_share"][0]).sum())
         kept = float(leaving_tokens.sum()) - exit_sold
         table["tokens"][leave] = 0.0
+        fees = np.minimum(fee_each, table["stake_tokens"][leave])
+        to_unbond = float((table["stake_tokens"][leave] - fees).sum())
+        table["stake_tokens"][leave] = 0.0
+        staying = np.flatnonzero(state == ACTIVE)
+        staying = staying[~np.isin(staying, arriving)]
+        slashed = table["stake_tokens"][staying] * stake.slash_fraction(
+            s["quality"][0], P["stake.slash_quality_threshold"][0], P["step.slash"][0])
+        table["stake_tokens"][staying] -= slashed
+        s.update(ledger.burn(s, _one(fees.sum() + slashed.sum())))
         usd, x, y = amm.sell_tokens(s["amm_tokens"], s["amm_usd"], _one(exit_sold), P["market.fee"])
         s.update({
             "amm_tokens": x, "amm_usd": y, "usd_out_total": s["usd_out_total"] + usd,
-            "provider_tokens": _one(table["tokens"].sum()), "float_tokens": s["float_tokens"] + kept,
-            "tokens_sold": s["tokens_sold"] + exit_sold,
+            "float_tokens": s["float_tokens"] + kept, "tokens_sold": s["tokens_sold"] + exit_sold,
         })
+        s.update(ledger.unbond(s, P, _one(to_unbond), self.structure.unbonding))
+        # arrivals buy their stake at today's pledge
+        cap = P["providers.capacity_per_provider"]
+        each = stake.stake_required(
+            P["stake.mode_code"], P["stake.tokens_per_provider"], s["reward_per_provider"] / dt,
+            P["stake.pledge_reward_days"], ledger.circulating({**s, "provider_tokens": _one(table["tokens"].sum())}),
+            P["stake.pledge_circulating_share"], cap, np.count_nonzero(state == ACTIVE) * cap)
+        changes, bought = ledger.lock_stake(s, P, each * len(arriving))
+        s.update(changes)
+        if len(arriving):
+            table["stake_tokens"][arriving] = bought[0] / len(arriving)
+        s.update({
+            "provider_tokens": _one(table["tokens"].sum()), "locked": _one(table["stake_tokens"].sum()),
+            "mean_expected_price": _one(table["expected_price"].mean()), "orders": _one(len(enter)),
+            "arrivals": _one(len(arriving)), "exits": _one(len(leave)), "lead_time_days": lead_days,
+        })
+
+    def _produce(self, t: int, lead_steps: int) -> None:
+        """First come, first served: the oldest orders leave production, whole units at the production rate."""
+        table = self.tables["providers"]
+        queue = np.flatnonzero((table["state_code"] == PENDING) & ~table["produced"])
+        queue = queue[np.argsort(table["order_step"][queue], kind="stable")]
+        rate = float(self.P["step.production"][0])
+        if np.isfinite(rate):
+            self.production_credit += rate
+            k = min(int(np.floor(self.production_credit + 1e-9)), len(queue))
+            self.production_credit -= k
+            if k == len(queue):  # capacity nobody used is lost, as in the aggregate (up to a fraction of a unit)
+                self.production_credit = min(self.production_credit, 1.0)
+        else:
+            k = len(queue)
+        made = queue[:k]
+        table["produced"][made] = True
+        table["arrival_step"][made] = t + lead_steps
 
     def _users_move(self, t: int) -> None:
         """Non-adopters in the market adopt (Bass, quality, own price); adopters churn."""
@@ -243,10 +317,12 @@ class DePINModel(mesa.Model):
     def record_row(self, step: int) -> dict:
         """The ``models.output`` row of the current state, with provider and speculator counts."""
         state = self.tables["providers"]["state_code"]
+        produced = self.tables["providers"]["produced"]
         agent_view = {
             "active": np.array([[np.count_nonzero(state == ACTIVE)]], dtype=float),
             "margin": np.array([[self.mean_margin]]),
-            "pending": np.array([[[np.count_nonzero(state == PENDING)]]], dtype=float),
+            "pending": np.array([[np.count_nonzero((state == PENDING) & produced)]], dtype=float),
+            "backlog": np.array([[np.count_nonzero((state == PENDING) & ~produced)]], dtype=float),
             "shares": self.strategy_fractions()[None, :],
         }
         return record({**self.s, **agent_view}, step)

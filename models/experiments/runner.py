@@ -35,7 +35,8 @@ from models.io import STORAGE_ERRNOS
 
 # Swept paths that change a run's array shapes: batched runs must agree on these.
 STRUCTURAL_PREFIXES = ("simulation.steps", "simulation.cost_cohorts", "simulation.dt_days",
-                       "providers.lead_time_days", "vesting.allocations")
+                       "providers.lead_time_days", "vesting.allocations", "simulation.patience_cohorts",
+                       "simulation.expectation_cohorts", "simulation.vintage", "stake.unbonding_days")
 MAX_CHUNK = 250
 TASK_RETRIES = 3  # a task whose worker died is run again elsewhere (Dask's ``retries``)
 # Lower bounds of the bytes one run writes (measured: record ~3 KB; Parquet ~ 2.4 bytes per value).

@@ -80,3 +80,39 @@ def baseline_step(step, capacity, cumulative_capped, minted_to_date, initial_cap
 def cap_to_max_supply(minted, minted_to_date, max_supply_minting_room):
     """Limit issuance so that cumulative issuance never exceeds the room left under a hard cap."""
     return np.clip(np.minimum(minted, max_supply_minting_room - minted_to_date), 0.0, None)
+
+
+def _cumulative(code, t, halving_period_steps, decay_half_life_steps):
+    """Issuance to (fractional) step ``t`` of a unit-rate schedule: what the schedule's shape implies."""
+    t = np.asarray(t, dtype=float)
+    lam = np.log(2.0) / decay_half_life_steps
+    return np.select(
+        [code == 1, (code == 2) | (code == 3)],
+        [halving_minted_to_date(t, 1.0, halving_period_steps), -np.expm1(-lam * t) / lam],
+        default=t,
+    )
+
+
+def expected_rate_ratio(code, step, start_steps, horizon_steps, halving_period_steps, decay_half_life_steps):
+    """Mean issuance over ``[step + start, step + start + horizon]`` relative to the issuance of ``step``.
+
+    What an entrant who knows the public schedule expects of emission once its hardware serves: a halving
+    inside the horizon lowers it smoothly before the halving happens, so orders slow ahead of it (Helium
+    HIP-20 halvings were announced years ahead). Baseline minting (code 3) is taken at the pace of its
+    exponential decay, as when capacity keeps up with the baseline (Filecoin spec, reward actor);
+    constant issuance (code 0) gives 1.
+
+    Args:
+        code: schedule code (0 constant, 1 halving, 2 exponential decay, 3 baseline) per run.
+        step: current step.
+        start_steps: steps until the entrant's hardware would serve (realised lead time).
+        horizon_steps: steps over which the entrant averages (payback horizon).
+        halving_period_steps, decay_half_life_steps: the schedule's own constants in steps.
+    """
+    def cumulative(t):
+        return _cumulative(code, t, halving_period_steps, decay_half_life_steps)
+
+    start = step + np.asarray(start_steps, dtype=float)
+    now = cumulative(step + 1.0) - cumulative(step)
+    ahead = (cumulative(start + horizon_steps) - cumulative(start)) / np.maximum(horizon_steps, 1e-12)
+    return np.where(now > 0, ahead / np.where(now > 0, now, 1.0), 1.0)

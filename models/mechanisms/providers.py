@@ -11,11 +11,11 @@ from scipy.special import expit
 from scipy.stats import norm
 
 
-def cost_quantiles(median, dispersion, cohorts):
-    """Opex of ``cohorts`` equal-mass cohorts of a log-normal cost distribution (mid-quantiles).
+def lognormal_quantiles(median, dispersion, cohorts):
+    """Mid-quantiles of ``cohorts`` equal-mass cohorts of a log-normal distribution (opex, patience, ...).
 
-    The aggregate engines stand for cost heterogeneity with these; the ABM draws individual costs
-    from the same distribution.
+    The aggregate engines stand for heterogeneity with these; the ABM draws individual values from the
+    same distribution (``median * lognormal(0, dispersion)``).
     """
     q = (np.arange(cohorts) + 0.5) / cohorts
     return np.asarray(median, dtype=float)[..., None] * np.exp(
@@ -54,9 +54,51 @@ def loss_streak(previous_streak, average_margin, dt_days):
     return np.where(np.asarray(average_margin) < 0, previous_streak + dt_days, 0.0)
 
 
-def exit_probability(streak_days, patience_days, voluntary_exit_probability, failure_probability):
-    """Per-step chance to leave: voluntary once the loss streak reaches patience, plus hardware failure."""
-    voluntary = np.where(np.asarray(streak_days) >= patience_days, voluntary_exit_probability, 0.0)
+def expected_reward_per_provider(usage_reward_tokens, emission_reward_tokens, schedule_ratio, active, pipeline):
+    """Tokens per step one more provider expects once its hardware serves (Sterman 2000 ch. 17: supply lines).
+
+    The usage part of today's reward pool is taken to last; the emission part is scaled by the schedule's
+    mean issuance over the entrant's horizon relative to today's (``emission.expected_rate_ratio``); the
+    pool is shared with everyone active, everything already on order and the entrant itself, so hardware
+    in the pipeline dilutes the reward an order expects (ignoring the supply line is what makes booms
+    overshoot).
+    """
+    pool = usage_reward_tokens + emission_reward_tokens * schedule_ratio
+    return pool / (np.asarray(active, dtype=float) + pipeline + 1.0)
+
+
+def entry_capital_usd(capex_usd, stake_tokens, expected_price):
+    """Capital an entrant puts up: hardware plus the stake or pledge it must buy and lock, USD.
+
+    The stake is returned on exit, but it is capital at risk while locked, so payback is judged on both.
+    """
+    return capex_usd + stake_tokens * expected_price
+
+
+def resale_value_usd(capex_usd, resale_share, age_days, half_life_days):
+    """Second-hand value of hardware of a given age: a share of capex halving every half-life, USD."""
+    return capex_usd * resale_share * 0.5 ** (np.asarray(age_days, dtype=float) / half_life_days)
+
+
+def exit_gain_usd(margin_average_per_day, horizon_days, resale_now_usd, resale_later_usd, termination_fee_usd):
+    """What a provider gains by leaving now rather than after ``horizon_days``, USD (Dixit 1989, exit).
+
+    Leaving avoids the expected losses of the horizon (the moving-average margin carried forward) and sells
+    the hardware before it loses more value; it costs the termination fee burned from an early stake. The
+    stake itself comes back either way.
+    """
+    return (-np.asarray(margin_average_per_day) * horizon_days + (resale_now_usd - resale_later_usd)
+            - termination_fee_usd)
+
+
+def exit_probability(streak_days, patience_days, voluntary_exit_probability, failure_probability, gain_usd=0.0):
+    """Per-step chance to leave: voluntary once the loss streak reaches patience and leaving pays, plus failure.
+
+    ``gain_usd`` is :func:`exit_gain_usd`; with no fee and no resale it is positive whenever the provider is
+    losing money, so only patience decides.
+    """
+    out_of_patience = (np.asarray(streak_days) >= patience_days) & (np.asarray(gain_usd) > 0)
+    voluntary = np.where(out_of_patience & (np.asarray(streak_days) > 0), voluntary_exit_probability, 0.0)
     return 1.0 - (1.0 - voluntary) * (1.0 - failure_probability)
 
 

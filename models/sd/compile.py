@@ -13,7 +13,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from models.mechanisms import timebase
-from models.mechanisms.providers import cost_quantiles
+from models.mechanisms.providers import lognormal_quantiles
+from models.mechanisms.stake import STAKE_CODES
 
 SCHEDULE_CODES = {"constant": 0, "halving": 1, "exponential_decay": 2, "baseline": 3}
 TREASURY_CODES = {"hold": 0, "buyback_burn": 1, "add_liquidity": 2}
@@ -28,6 +29,21 @@ class Structure:
     lead_time: int
     allocations: int
     dt_days: float
+    patience_cohorts: int = 1
+    expectation_cohorts: int = 1
+    vintages: int = 0
+    vintage_steps: int = 1
+    unbonding: int = 0
+
+    @property
+    def types(self) -> int:
+        """Provider types: cost x patience x (adaptive expectation cohorts + one forward-looking)."""
+        return self.cohorts * self.patience_cohorts * (self.expectation_cohorts + 1)
+
+    @property
+    def slots(self) -> int:
+        """Vintage slots per type: the mature cohort (index 0) and the young vintages (1 = youngest)."""
+        return self.vintages + 1
 
     @property
     def steps_per_year(self) -> float:
@@ -49,6 +65,11 @@ def structure_of(scenario) -> Structure:
         lead_time=timebase.whole_steps(scenario.providers.lead_time_days, sim.dt_days),
         allocations=len(scenario.vesting.allocations),
         dt_days=sim.dt_days,
+        patience_cohorts=sim.patience_cohorts,
+        expectation_cohorts=sim.expectation_cohorts,
+        vintages=sim.vintages,
+        vintage_steps=max(1, timebase.whole_steps(sim.vintage_days, sim.dt_days)),
+        unbonding=timebase.whole_steps(scenario.stake.unbonding_days, sim.dt_days),
     )
 
 
@@ -60,7 +81,8 @@ def _flatten(prefix: str, block, out: dict) -> None:
             out[f"{prefix}{name}"] = float(value)
 
 
-BLOCKS = ("simulation", "token", "emission", "payment", "market", "treasury", "providers", "users", "speculators")
+BLOCKS = ("simulation", "token", "emission", "payment", "market", "treasury", "providers", "users", "speculators",
+          "stake", "space")
 
 
 def _row(sc) -> dict:
@@ -71,6 +93,11 @@ def _row(sc) -> dict:
     row["emission.schedule_code"] = SCHEDULE_CODES[sc.emission.schedule]
     row["treasury.policy_code"] = TREASURY_CODES[sc.treasury.policy]
     row["payment.is_bme"] = sc.payment.mode == "bme"
+    row["stake.mode_code"] = STAKE_CODES[sc.stake.mode]
+    row["space.enabled"] = float(sc.space.enabled)
+    row["providers.anticipate_schedule"] = float(sc.providers.anticipate_schedule)
+    production = sc.providers.production_units_per_day
+    row["providers.production_units_per_day"] = np.inf if production is None else float(production)
     row["market.liquidity_target_share"] = np.nan if sc.market.liquidity_target_share is None else float(
         sc.market.liquidity_target_share)
     row["speculators.initial_shares"] = np.asarray(sc.speculators.initial_shares, dtype=float)
@@ -102,7 +129,12 @@ def per_step(P: dict, dt_days: float) -> dict:
         "step.float_weight": ema(P["market.float_half_life_days"], dt),
         "step.flow_memory_persistence": 1.0 - ema(P["market.flow_memory_half_life_days"], dt),
         "step.treasury_spend": prob(P["treasury.spend_rate_per_year"], dt),
-        "step.opex_cohorts": amount(P["providers.opex_cohorts_per_year"], dt),
+        "step.opex_types": amount(P["types.opex_per_year"], dt),
+        "types.expectation_weight": np.where(P["types.forward"] > 0, 1.0,
+                                             ema(P["types.expectation_half_life_days"], dt)),
+        "step.production": P["providers.production_units_per_day"] * dt,
+        "step.payback_horizon": P["providers.payback_threshold_years"] * spy,
+        "step.slash": prob(P["stake.slash_rate_per_year"], dt),
         "step.capacity_per_provider": P["providers.capacity_per_provider"] * dt,
         "step.voluntary_exit": prob(P["providers.exit_rate_per_year"], dt),
         "step.hardware_failure": prob(1.0 / P["providers.hardware_lifetime_years"], dt),
@@ -120,6 +152,36 @@ def per_step(P: dict, dt_days: float) -> dict:
     }
 
 
+def provider_types(P: dict, structure: Structure) -> dict:
+    """Per-type arrays (runs, types) of the provider distributions the ABM draws from.
+
+    Types are the product of equal-mass cost quantiles, equal-mass patience quantiles and expectation
+    classes (``expectation_cohorts`` adaptive half-life quantiles sharing ``1 - forward_looking_share``, one
+    forward-looking class holding ``forward_looking_share``), flattened in that order.
+    """
+    K, Kp, Ke = structure.cohorts, structure.patience_cohorts, structure.expectation_cohorts
+    runs = P["providers.opex_usd_per_year"].shape[0]
+    shape = (runs, K, Kp, Ke + 1)
+    opex = lognormal_quantiles(P["providers.opex_usd_per_year"], P["providers.opex_dispersion"], K)
+    patience = lognormal_quantiles(P["providers.exit_patience_days"], P["providers.patience_dispersion"], Kp)
+    half_life = lognormal_quantiles(P["providers.expectation_half_life_days"], P["providers.expectation_dispersion"],
+                                    Ke)
+    # the forward-looking class carries a placeholder half-life; its expectation weight is 1 (today's price)
+    half_life = np.concatenate([half_life, half_life[:, -1:]], axis=-1)
+    forward = np.zeros(Ke + 1)
+    forward[-1] = 1.0
+    f = P["providers.forward_looking_share"][:, None]
+    style_mass = np.where(forward[None, :] > 0, f, (1.0 - f) / Ke)
+    mass = (style_mass[:, None, None, :] / (K * Kp)) * np.ones(shape)
+    return {
+        "types.opex_per_year": np.broadcast_to(opex[:, :, None, None], shape).reshape(runs, -1),
+        "types.patience_days": np.broadcast_to(patience[:, None, :, None], shape).reshape(runs, -1),
+        "types.expectation_half_life_days": np.broadcast_to(half_life[:, None, None, :], shape).reshape(runs, -1),
+        "types.forward": np.broadcast_to(forward[None, None, None, :], shape).reshape(runs, -1),
+        "types.mass": mass.reshape(runs, -1),
+    }
+
+
 def compile_params(scenarios) -> tuple[Structure, dict[str, np.ndarray]]:
     """Stack scenarios into per-run parameter arrays (plus their per-step conversions).
 
@@ -132,8 +194,6 @@ def compile_params(scenarios) -> tuple[Structure, dict[str, np.ndarray]]:
     (structure,) = structures
     rows = [_row(sc) for sc in scenarios]
     P = {k: np.stack([np.asarray(r[k]) for r in rows]) for k in rows[0]}
-    P["providers.opex_cohorts_per_year"] = cost_quantiles(
-        P["providers.opex_usd_per_year"], P["providers.opex_dispersion"], structure.cohorts
-    )
+    P.update(provider_types(P, structure))
     P.update(per_step(P, structure.dt_days))
     return structure, P

@@ -1,6 +1,6 @@
 """The aggregate economy as an ordered list of pure blocks, shared by the cadCAD and batched engines.
 
-Providers are cost cohorts (equal-mass quantiles of the opex distribution) with a token inventory each,
+Providers are types (cost x patience x expectation quantiles) in vintage slots (``models.sd.supply``),
 users a count, speculators strategy shares of one pooled wealth. Each block takes
 ``(P, structure, state, exo_t, step)`` and returns the dict of state keys it changes; it reads only
 per-step parameters (``P["step.*"]``, converted once in ``models.sd.compile``). The step order is:
@@ -8,8 +8,8 @@ per-step parameters (``P["step.*"]``, converted once in ``models.sd.compile``). 
 1. usage: users demand, are served up to capacity and pay; the pool is bought from, tokens burned
 2. emission: the schedule mints; the provider share joins usage tokens in the reward pool
 3. providers_earn: rewards split by capacity into inventories; providers sell a share (at least opex)
-4. providers_move: expectations adapt; hardware is ordered, arrives after the lead time; leavers sell
-   or keep their inventory
+4. providers_move: expectations adapt; orders queue for production and ship; arrivals lock their stake;
+   leavers pay an early termination fee, unbond their stake and sell or keep their inventory
 5. users_move: Bass adoption scaled by quality and price, churn
 6. speculators: risk-adjusted Brock-Hommes fitness, shares, one net rebalancing trade
 7. outside_holders: the float trades toward its valuation; liquidity providers follow market cap
@@ -23,7 +23,8 @@ from __future__ import annotations
 import numpy as np
 
 from models import ledger
-from models.mechanisms import amm, demand, payment, providers, speculators, timebase
+from models.mechanisms import amm, coverage, demand, payment, speculators, timebase
+from models.sd import supply
 
 SPECULATOR_STRATEGIES = speculators.STRATEGIES
 
@@ -31,17 +32,11 @@ SPECULATOR_STRATEGIES = speculators.STRATEGIES
 def initial_state(P: dict, structure) -> dict:
     """Aggregate state at step 0."""
     runs = P["market.initial_price_usd"].shape
-    K, L = structure.cohorts, structure.lead_time
     s = ledger.genesis(P, runs)
     zeros = np.zeros(runs)
+    s.update(supply.initial_supply_state(P, structure, s))
     s.update(
         {
-            "active": np.repeat((P["providers.initial_active"] / K)[:, None], K, axis=1),
-            "pending": np.zeros(runs + (K, max(L, 1))),
-            "loss_streak": np.zeros(runs + (K,)),
-            "margin_average": np.zeros(runs + (K,)),
-            "provider_tokens": np.zeros(runs + (K,)),
-            "expected_price": s["price"].copy(),
             "users": P["users.initial_users"] + zeros,
             "shares": P["speculators.initial_shares"].copy(),
             "signals": np.zeros(runs + (3,)),
@@ -53,13 +48,14 @@ def initial_state(P: dict, structure) -> dict:
             "revenue_growth": zeros.copy(),
             "reward_pool": zeros.copy(),
             "reward_per_provider": zeros.copy(),
-            "margin": np.zeros(runs + (K,)),
             "potential_users": demand.potential_market(
                 0, P["simulation.potential_users"], P["users.initial_market_share"],
                 P["users.market_growth_per_year"], structure.dt_days,
             ),
             "demand": P["users.initial_users"] * P["users.usage_per_user"] + zeros,
             "capacity": P["providers.initial_active"] * P["providers.capacity_per_provider"] + zeros,
+            "coverage": np.where(P["space.enabled"] > 0, coverage.poisson_covered_share(
+                P["providers.initial_active"], P["space.coverage_radius_km"], P["space.area_km2"]), 1.0),
             "served": zeros.copy(),
             "quality": 1.0 + zeros,
             "revenue_usd": zeros.copy(),
@@ -76,16 +72,20 @@ def usage(P, structure, s, exo_t, step):
         P["users.market_growth_per_year"], structure.dt_days,
     ) * exo_t["demand_multiplier"]
     users = np.minimum(s["users"], market)
-    capacity = s["active"].sum(axis=-1) * P["providers.capacity_per_provider"]
+    n_active = s["active"].sum(axis=(-2, -1))
+    capacity = n_active * P["providers.capacity_per_provider"]
+    # mean field of users being served only where covered (ABM: users in covered cells)
+    covered = np.where(P["space.enabled"] > 0, coverage.poisson_covered_share(
+        n_active, P["space.coverage_radius_km"], P["space.area_km2"]), 1.0)
     wanted = users * P["users.usage_per_user"]
-    served = demand.served_units(wanted, capacity)
+    served = demand.served_units(wanted * covered, capacity)
     revenue = payment.usage_revenue_usd(served * structure.dt_days, P["payment.service_price_usd"])
     changes, to_providers = ledger.pay_for_usage(s, P, revenue)
     changes.update(
         {
             "users": users, "potential_users": market, "capacity": capacity, "demand": wanted,
-            "served": served, "quality": demand.service_quality(capacity, wanted), "revenue_usd": revenue,
-            "reward_pool": to_providers,
+            "served": served, "quality": demand.service_quality(served, wanted), "revenue_usd": revenue,
+            "reward_pool": to_providers, "coverage": covered,
         }
     )
     return changes
@@ -95,86 +95,12 @@ def emit(P, structure, s, exo_t, step):
     """Mint by schedule; the provider share joins the reward pool."""
     changes, to_providers = ledger.mint(s, P, step, s["capacity"])
     changes["reward_pool"] = s["reward_pool"] + to_providers
+    changes["emission_reward"] = to_providers
     return changes
 
 
-def cohort_opex(P, exo_t):
-    """Opex of one provider of each cohort this step, USD (cost shocks scale every cohort alike)."""
-    return P["step.opex_cohorts"] * exo_t["cost_multiplier"][..., None]
-
-
-def providers_earn(P, structure, s, exo_t, step):
-    """Rewards split by capacity into cohort inventories; each cohort sells through the pool."""
-    p = amm.price(s["amm_tokens"], s["amm_usd"])
-    active = s["active"]
-    n_active = active.sum(axis=-1)
-    has_capacity = s["capacity"] > 0
-    # with nobody to pay, the provider reward pool stays with the protocol
-    reward = np.where(has_capacity, s["reward_pool"] / np.maximum(n_active, 1e-300), 0.0)
-    opex = cohort_opex(P, exo_t)
-    margin = providers.operating_margin_usd(reward[..., None], p[..., None], opex)
-    inventory = s["provider_tokens"] + active * reward[..., None]
-    per_provider = np.where(active > 0, inventory / np.maximum(active, 1e-300), 0.0)
-    sold_each = providers.tokens_sold(reward[..., None], per_provider, p[..., None], opex,
-                                      P["providers.sell_share"][..., None], P["step.inventory_sale"][..., None])
-    # a product of per-provider amounts can round above the cohort's holding: never sell more than is held
-    sold = np.minimum(active * sold_each, inventory)
-    usd, x, y = amm.sell_tokens(s["amm_tokens"], s["amm_usd"], sold.sum(axis=-1), P["market.fee"])
-    average = providers.margin_average(s["margin_average"], margin, structure.dt_days,
-                                       P["step.margin_weight"][..., None])
-    return {
-        "amm_tokens": x, "amm_usd": y, "provider_tokens": inventory - sold,
-        "treasury": s["treasury"] + np.where(has_capacity, 0.0, s["reward_pool"]),
-        "usd_out_total": s["usd_out_total"] + usd, "tokens_sold": sold.sum(axis=-1),
-        "reward_per_provider": reward, "margin": margin,
-        "margin_average": average, "loss_streak": providers.loss_streak(s["loss_streak"], average, structure.dt_days),
-    }
-
-
-def providers_move(P, structure, s, exo_t, step):
-    """Adaptive price expectations drive hardware orders; losses and ageing drive exits.
-
-    Leavers take their cohort's average inventory: they sell ``exit_sale_share`` of it and keep the
-    rest as outside holders. Arrivals join their cohort with no inventory and no loss streak of their own
-    (the cohort's streak is kept; issue "Economy v2, part 2" splits cohorts by vintage).
-    """
-    K, L = structure.cohorts, structure.lead_time
-    p = amm.price(s["amm_tokens"], s["amm_usd"])
-    expected = providers.update_expectation(s["expected_price"], p, P["step.expectation_weight"])
-    opex = cohort_opex(P, exo_t)
-    dt_years = P["step.dt_years"][..., None]
-    margin_per_year = providers.operating_margin_usd(
-        s["reward_per_provider"][..., None], expected[..., None], opex) / dt_years
-    pool = P["simulation.potential_providers"]
-    pending_total = s["pending"].sum(axis=-1) if L > 0 else np.zeros_like(s["active"])
-    engaged_share = (s["active"].sum(axis=-1) + pending_total.sum(axis=-1)) / pool
-    hazard = providers.entry_hazard(
-        margin_per_year, P["providers.capex_usd"][..., None], P["providers.payback_threshold_years"][..., None],
-        P["providers.entry_steepness"][..., None], P["providers.entry_max_rate_per_year"][..., None],
-        P["providers.word_of_mouth"][..., None], engaged_share[..., None],
-    )
-    rate = timebase.probability_per_step(hazard, structure.dt_days)
-    remaining = np.maximum(pool[..., None] / K - s["active"] - pending_total, 0.0)
-    entrants = rate * remaining
-    leave = providers.exit_probability(
-        s["loss_streak"], P["providers.exit_patience_days"][..., None], P["step.voluntary_exit"][..., None],
-        P["step.hardware_failure"][..., None],
-    )
-    if L > 0:
-        arrivals = s["pending"][..., 0]
-        pending = np.concatenate([s["pending"][..., 1:], entrants[..., None]], axis=-1)
-    else:
-        arrivals, pending = entrants, s["pending"]
-    leaving_tokens = s["provider_tokens"] * leave
-    exit_sold = (leaving_tokens * P["providers.exit_sale_share"][..., None]).sum(axis=-1)
-    kept = leaving_tokens.sum(axis=-1) - exit_sold
-    usd, x, y = amm.sell_tokens(s["amm_tokens"], s["amm_usd"], exit_sold, P["market.fee"])
-    return {
-        "expected_price": expected, "pending": pending, "active": s["active"] * (1.0 - leave) + arrivals,
-        "provider_tokens": s["provider_tokens"] - leaving_tokens, "float_tokens": s["float_tokens"] + kept,
-        "amm_tokens": x, "amm_usd": y, "usd_out_total": s["usd_out_total"] + usd,
-        "tokens_sold": s["tokens_sold"] + exit_sold,
-    }
+providers_earn = supply.providers_earn
+providers_move = supply.providers_move
 
 
 def users_move(P, structure, s, exo_t, step):
