@@ -119,12 +119,13 @@ def total(value, like):
 
 
 def lock_stake(s: dict, P: dict, tokens_wanted) -> tuple[dict, np.ndarray]:
-    """Arriving providers buy their stake from the pool with USD from outside the model.
+    """Arriving providers buy their stake from the pool with USD from outside the model and lock it.
 
-    They spend ``tokens_wanted`` at the pre-trade price and lock what the pool gives for it (slippage makes it
-    a little less). Returns (changes, tokens_locked).
+    They buy exactly ``tokens_wanted``, paying the slippage, but never more than half the pool's tokens in one
+    step (then they lock what they got). Returns (changes, tokens_locked).
     """
-    usd = tokens_wanted * amm.price(s["amm_tokens"], s["amm_usd"])
+    tokens = np.minimum(tokens_wanted, 0.5 * s["amm_tokens"])
+    usd = amm.usd_to_buy(s["amm_tokens"], s["amm_usd"], tokens, P["market.fee"])
     bought, x, y = amm.buy_tokens(s["amm_tokens"], s["amm_usd"], usd, P["market.fee"])
     return {"amm_tokens": x, "amm_usd": y, "usd_in_total": s["usd_in_total"] + usd}, bought
 

@@ -128,6 +128,18 @@ class Scenario(Frozen):
                      f"inventory_tokens >= {needed:,.0f}, or a smaller size)")]
         return []
 
+    def _genesis_stake(self) -> float:
+        """Tokens the initial providers lock at step 0 (as ``models.sd.supply.genesis_stake_each`` computes it)."""
+        n0, st = self.providers.initial_active, self.stake
+        if st.mode == "fixed":
+            return n0 * st.tokens_per_provider
+        if st.mode == "pledge" and n0:
+            reward_day = self.emission.initial_tokens_per_year * self.emission.provider_share / 365.0
+            circulating0 = self.token.initial_supply - self.market.liquidity_usd / self.market.initial_price_usd - sum(
+                a.tokens for a in self.vesting.allocations)
+            return st.pledge_reward_days * reward_day + st.pledge_circulating_share * circulating0
+        return 0.0
+
     def _stock_problems(self) -> list[tuple[str, str]]:
         found = []
         vested = sum(a.tokens for a in self.vesting.allocations)
@@ -138,6 +150,13 @@ class Scenario(Frozen):
         if held > self.token.initial_supply:
             found.append(("token.initial_supply", f"{self.token.initial_supply:,.0f} tokens is smaller than vesting + "
                           f"pool + speculator + shock-actor tokens (allowed: >= {held:,.0f})"))
+        locked0 = self._genesis_stake()
+        float0 = self.token.initial_supply - held
+        if locked0 > float0:
+            found.append((f"stake.{'tokens_per_provider' if self.stake.mode == 'fixed' else 'mode'}",
+                          f"the {self.providers.initial_active} initial providers lock {locked0:,.0f} tokens at "
+                          f"genesis, more than the {float0:,.0f} tokens of the outside float they buy them from "
+                          f"(allowed: a stake or pledge of at most {float0:,.0f} tokens in all)"))
         market0 = self.simulation.potential_users * self.users.initial_market_share
         if self.users.initial_users > market0:
             found.append(("users.initial_users", f"{self.users.initial_users} exceeds the potential market at step 0 "

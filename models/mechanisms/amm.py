@@ -34,6 +34,11 @@ def buy_tokens(token_reserve, usd_reserve, usd_in, fee):
     return tokens_out, token_reserve * usd_reserve / denom, usd_reserve + usd_in
 
 
+def usd_to_buy(token_reserve, usd_reserve, tokens_out, fee):
+    """USD that buys exactly ``tokens_out`` from the pool (the inverse of :func:`buy_tokens`; needs tokens_out < x)."""
+    return tokens_out * usd_reserve / ((1.0 - fee) * (token_reserve - tokens_out))
+
+
 def signed_trade(token_reserve, usd_reserve, usd_order, fee, tokens_available):
     """Execute a signed order: positive = buy for that many USD, negative = sell tokens worth |order|.
 

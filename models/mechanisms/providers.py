@@ -85,7 +85,8 @@ def exit_gain_usd(margin_average_per_day, horizon_days, resale_now_usd, resale_l
 
     Leaving avoids the expected losses of the horizon (the moving-average margin carried forward) and sells
     the hardware before it loses more value; it costs the termination fee burned from an early stake. The
-    stake itself comes back either way.
+    stake itself comes back either way. For a provider still under commitment the horizon is what remains
+    of it (after that it could leave without a fee), so a fee deters those close to the end.
     """
     return (-np.asarray(margin_average_per_day) * horizon_days + (resale_now_usd - resale_later_usd)
             - termination_fee_usd)

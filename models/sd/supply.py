@@ -166,7 +166,10 @@ def exit_chances(P, structure, s, p, streak, margin_average, age_days, patience_
                                        stake_each), age_days, _col(P["stake.commitment_days"], stake_each))
     capex, share, half_life = (_col(P[k], age_days) for k in ("providers.capex_usd", "providers.resale_value_share",
                                                                "providers.resale_half_life_days"))
-    horizon = _col(P["providers.exit_horizon_days"], age_days)
+    # a committed provider compares leaving now (and paying the fee) with serving out its commitment
+    commitment = _col(P["stake.commitment_days"], age_days)
+    horizon = np.where((stake_each > 0) & (age_days < commitment), commitment - age_days,
+                       _col(P["providers.exit_horizon_days"], age_days))
     gain = providers.exit_gain_usd(
         margin_average, horizon, providers.resale_value_usd(capex, share, age_days, half_life),
         providers.resale_value_usd(capex, share, age_days + horizon, half_life), fee * _col(p, fee))
