@@ -31,7 +31,6 @@ from models.param_blocks import (
     VestingAllocation,
     VestingParams,
 )
-from models.param_providers import ProviderParams, SpaceParams, StakeParams
 from models.param_io import (
     ABM_BYTES_PER_AGENT,
     MAX_ABM_AGENTS,
@@ -51,6 +50,7 @@ from models.param_io import (
     one_line,
     read_yaml,
 )
+from models.param_providers import ProviderParams, SpaceParams, StakeParams
 
 __all__ = [
     "ABM_BYTES_PER_AGENT", "MAX_ABM_AGENTS", "MAX_POPULATION", "SAFE_NAME_PATTERN", "SAFE_NAME_RULE", "Float", "Frozen",

@@ -182,10 +182,12 @@ def test_base_flywheel_grows_and_a_crash_with_thin_liquidity_dents_it(base_scena
     np.testing.assert_allclose(at(crash, "crash_achieved", start + 1), 0.8, rtol=1e-9)
     drop = 1 - at(crash, "price", start + 1) / at(crash, "price", start)
     assert (drop > 0.6).all(), drop.round(3).tolist()
-    # within half a year providers fall at least 10% below the twin in every seed, 20% in half of them
+    # within half a year providers fall below the twin in every seed, by at least 15% in half of them; since
+    # Economy v2 part 2 out-of-patience providers leave at 5/year (was 15) with spread patience, so the dent
+    # is shallower (measured: 0.74-0.91 of the twin over these 8 seeds)
     window = slice(start + 1, start + 26)
     ratio = (crash["providers"] / no_crash["providers"]).loc[(slice(None), window)].groupby("run").min()
-    assert (ratio < 0.9).all() and (ratio < 0.8).mean() >= 0.5, ratio.round(3).tolist()
+    assert (ratio < 0.95).all() and (ratio < 0.85).mean() >= 0.5, ratio.round(3).tolist()
     # before the crash the twins are the same run
     pre = (slice(None), slice(0, start))
     pd.testing.assert_series_equal(crash["providers"].loc[pre], no_crash["providers"].loc[pre])

@@ -48,6 +48,7 @@ EVERY_ACCOUNT = {
     "treasury": {"policy": "buyback_burn", "spend_rate_per_year": 2.0, "initial_usd": 20000},
     "payment": {"mode": "fee", "take_rate": 0.1},
     "providers": {"exit_sale_share": 0.5, "sell_share": 0.1},
+    "stake": {"mode": "pledge", "unbonding_days": 28, "commitment_days": 364, "slash_rate_per_year": 2.0},
     "shocks": [
         {"type": "price_crash", "start_day": 140, "size": 0.5, "actor": "fund", "inventory_tokens": 3e6},
         {"type": "price_path", "start_day": 280, "path": [0.6, 1.5, 1.0], "inventory_tokens": 3e6},
@@ -76,9 +77,10 @@ def test_every_token_account_sums_to_supply_and_usd_balances(engine, policy):
     for account in ledger.TOKEN_ACCOUNTS:
         assert frame[account].max() > 0, account
     assert frame["usd_in_total"].iloc[-1] > 0 and frame["usd_out_total"].iloc[-1] > 0
-    # circulating = what can trade
-    expected = frame["supply"] - frame["unvested"] - frame["treasury"] - frame["amm_tokens"]
-    np.testing.assert_allclose(frame["circulating"], expected, rtol=1e-12)
+    # circulating = what can trade: neither unvested, treasury, pool nor providers' locked or unbonding stake
+    expected = (frame["supply"] - frame["unvested"] - frame["treasury"] - frame["amm_tokens"] - frame["locked"]
+                - frame["unbonding"])
+    np.testing.assert_allclose(frame["circulating"], expected, rtol=1e-9)
 
 
 def test_treasury_policies_do_what_they_say():

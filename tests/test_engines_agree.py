@@ -25,6 +25,17 @@ RANGES = [
     ("emission.initial_tokens_per_year", 2.5e5, 2e6),
     ("speculators.intensity_of_choice", 0.0, 20.0),
     ("speculators.trend_strength", 0.0, 4.0),
+    # Economy v2 part 2: supply chain, heterogeneity, resale, stake and pledge, space
+    ("providers.production_units_per_day", 0.2, 5.0),
+    ("providers.patience_dispersion", 0.0, 1.5),
+    ("providers.forward_looking_share", 0.0, 1.0),
+    ("providers.resale_value_share", 0.0, 0.8),
+    ("stake.tokens_per_provider", 100.0, 5000.0),
+    ("stake.pledge_reward_days", 0.0, 60.0),
+    ("stake.commitment_days", 0.0, 540.0),
+    ("stake.termination_fee_days", 0.0, 140.0),
+    ("stake.slash_rate_per_year", 0.0, 5.0),
+    ("space.coverage_radius_km", 0.5, 4.0),
 ]
 # the forced seller must hold enough to crash the deepest pool (1e7 tokens) by 80%: about 1.24e7 tokens
 CRASH_ACTOR = {"shocks.0.inventory_tokens": 1.5e7, "token.initial_supply": 5e7}
@@ -37,6 +48,9 @@ def random_points(base, n: int, seed: int):
         overrides = {path: float(rng.uniform(lo, hi)) for path, lo, hi in RANGES}
         overrides["payment.mode"] = "bme" if rng.random() < 0.5 else "fee"
         overrides["treasury.policy"] = str(rng.choice(["hold", "buyback_burn", "add_liquidity"]))
+        overrides["stake.mode"] = str(rng.choice(["none", "fixed", "pledge"]))
+        overrides["space.enabled"] = bool(rng.random() < 0.5)
+        overrides["providers.anticipate_schedule"] = bool(rng.random() < 0.5)
         points.append(with_overrides(base, overrides))
     return points
 
@@ -58,6 +72,9 @@ def test_cadcad_equals_batch_on_20_random_points_with_a_crash(crash_scenario):
     assert (cad[cad.step == start + 1].crash_achieved > 0.8 - 1e-6).all()
     assert (cad[cad.step == start + 1].price.to_numpy() < cad[cad.step == start].price.to_numpy()).all()
     assert cad.groupby("run").providers.last().nunique() == 20
+    # the new mechanisms are exercised: stake locked and unbonding, a binding production queue, coverage < 1
+    assert (cad.locked > 0).any() and (cad.unbonding > 0).any() and (cad.order_backlog > 1).any()
+    assert (cad.coverage < 1).any() and (cad.exits > 0).any()
 
 
 def test_cadcad_monte_carlo_runs_differ_and_match_batch(crash_scenario):

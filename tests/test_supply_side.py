@@ -199,9 +199,10 @@ def test_space_on_serves_users_only_where_covered(base_scenario):
 
 
 def test_abm_rewards_follow_the_coverage_each_provider_adds(base_scenario):
-    sc = with_overrides(base_scenario, {"simulation.steps": 5, "space.enabled": True, "providers.sell_share": 0.0,
-                                        "providers.inventory_sale_rate_per_year": 0.0, "providers.opex_usd_per_year": 0.0,
-                                        "providers.hardware_lifetime_years": 1e6})
+    sc = with_overrides(base_scenario, {
+        "simulation.steps": 5, "space.enabled": True, "providers.sell_share": 0.0,
+        "providers.inventory_sale_rate_per_year": 0.0, "providers.opex_usd_per_year": 0.0,
+        "providers.hardware_lifetime_years": 1e6})
     model = DePINModel(sc, run_seed_sequence(4))
     model.step()
     table = model.tables["providers"]

@@ -21,7 +21,7 @@ from models.exogenous import agent_rng, sample_exogenous, stack_exogenous
 from models.mechanisms import amm, demand, payment, stake, supply_chain
 from models.mechanisms import providers as provider_rules
 from models.output import record, to_frame
-from models.sd import economy, supply
+from models.sd import economy
 from models.sd.compile import compile_params
 
 # keys of the aggregate state that the ABM holds on its agents instead

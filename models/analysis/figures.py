@@ -256,6 +256,8 @@ ACCOUNT_LABELS = {
     "unvested": "unvested allocations",
     "seller_tokens": "forced seller",
     "arbitrageur_tokens": "arbitrageur",
+    "locked": "providers' stake (locked)",
+    "unbonding": "stake unbonding",
 }
 
 

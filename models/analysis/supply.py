@@ -29,9 +29,8 @@ def largest_exit_share(run: pd.DataFrame, around_step: int, window_steps: int = 
     divided by the providers active at its start.
     """
     providers, exits = run["providers"].to_numpy(), run["exits"].to_numpy()
-    shares = [exits[t + 1:t + 1 + window_steps].sum() / providers[t]
-              for t in range(max(around_step - before_steps, 0), min(around_step + after_steps, len(run) - window_steps))
-              if providers[t] > 0]
+    first, last = max(around_step - before_steps, 0), min(around_step + after_steps, len(run) - window_steps)
+    shares = [exits[t + 1:t + 1 + window_steps].sum() / providers[t] for t in range(first, last) if providers[t] > 0]
     return float(max(shares)) if shares else float("nan")
 
 

@@ -107,7 +107,8 @@ def expected_rate_ratio(code, step, start_steps, horizon_steps, halving_period_s
         step: current step.
         start_steps: steps until the entrant's hardware would serve (realised lead time).
         horizon_steps: steps over which the entrant averages (payback horizon).
-        halving_period_steps, decay_half_life_steps: the schedule's own constants in steps.
+        halving_period_steps: steps between halvings.
+        decay_half_life_steps: half-life of exponential and baseline minting, steps.
     """
     def cumulative(t):
         return _cumulative(code, t, halving_period_steps, decay_half_life_steps)

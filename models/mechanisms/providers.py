@@ -92,11 +92,11 @@ def exit_gain_usd(margin_average_per_day, horizon_days, resale_now_usd, resale_l
             - termination_fee_usd)
 
 
-def exit_probability(streak_days, patience_days, voluntary_exit_probability, failure_probability, gain_usd=0.0):
+def exit_probability(streak_days, patience_days, voluntary_exit_probability, failure_probability, gain_usd=np.inf):
     """Per-step chance to leave: voluntary once the loss streak reaches patience and leaving pays, plus failure.
 
-    ``gain_usd`` is :func:`exit_gain_usd`; with no fee and no resale it is positive whenever the provider is
-    losing money, so only patience decides.
+    ``gain_usd`` is :func:`exit_gain_usd` (default: leaving always pays); with no fee and no resale it is
+    positive whenever the provider is losing money, so only patience decides.
     """
     out_of_patience = (np.asarray(streak_days) >= patience_days) & (np.asarray(gain_usd) > 0)
     voluntary = np.where(out_of_patience & (np.asarray(streak_days) > 0), voluntary_exit_probability, 0.0)
