@@ -149,8 +149,9 @@ def unbond(s: dict, P: dict, leaving_stake, unbonding_steps: int) -> dict:
 
 
 def burn(s: dict, tokens) -> dict:
-    """Counters and supply after burning ``tokens`` (per run, or per cohort and summed); the caller takes
-    them out of the account they came from (termination fees and slashing from ``locked``).
+    """Counters and supply after burning ``tokens`` (per run, or per cohort and summed).
+
+    The caller takes them out of the account they came from (termination fees and slashing from ``locked``).
     """
     burned = total(tokens, s["supply"])
     return {"burned": s["burned"] + burned, "burned_total": s["burned_total"] + burned,
