@@ -54,6 +54,7 @@ lint: setup
 bench: setup
 	$(BIN)/python benchmarks/engines.py
 	$(BIN)/python benchmarks/stylised_facts.py --seeds 20
+	$(BIN)/python benchmarks/abm_space.py
 
 lab: setup
 	$(BIN)/jupyter lab notebooks

@@ -152,7 +152,7 @@ class Scenario(Frozen):
                           f"pool + speculator + shock-actor tokens (allowed: >= {held:,.0f})"))
         locked0 = self._genesis_stake()
         float0 = self.token.initial_supply - held
-        if locked0 > float0:
+        if locked0 > 0 and held <= self.token.initial_supply and locked0 > float0:
             found.append((f"stake.{'tokens_per_provider' if self.stake.mode == 'fixed' else 'mode'}",
                           f"the {self.providers.initial_active} initial providers lock {locked0:,.0f} tokens at "
                           f"genesis, more than the {float0:,.0f} tokens of the outside float they buy them from "
