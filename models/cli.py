@@ -1,4 +1,4 @@
-"""Command line: ``depin validate | run | sweep | report``.
+"""Command line: ``depin validate | run | replay | sweep | report``.
 
 Exit codes: 0 success, 1 a run, sweep or notebook failed (or a reproduction differs), 2 bad input
 (parameter file, arguments, an output location that cannot be used), 130 Ctrl-C. Every error is one line
@@ -150,6 +150,43 @@ def with_seed(scenario, seed: int | None, source: str):
         raise ParameterError(f"{source}: --seed {seed}: {str(exc).replace('<overrides>: ', '')}") from None
 
 
+def cmd_replay(args: argparse.Namespace) -> int:
+    """Run a scenario with its token price held to a real price series (``models.replay``)."""
+    from models import replay, runs
+    from models.params import check_engine_limits, load_scenario
+
+    try:
+        source = str(args.scenario)
+        scenario = with_seed(load_scenario(args.scenario), args.seed, source)
+        prices = replay.read_price_csv(args.price, args.date_column, args.price_column)
+        replayed = replay.replay_scenario(scenario, prices, args.start, args.end, str(args.price))
+        check_engine_limits(replayed, args.engine, source, force=args.force)
+        out = Path(args.out) if args.out else default_run_dir(f"{scenario.name}-replay", args.engine,
+                                                              replayed.simulation.seed)
+        runs.check_out_dir(out)
+    except (ParameterError, runs.OutputError) as exc:
+        _error(str(exc))
+        return EXIT_USAGE
+    frame, headline, seconds = runs.compute(replayed, args.engine)
+    frame = replay.with_dates(frame, replayed)
+    gap = replay.path_gap(frame, prices)
+    extra = {"replay": {"price_file": str(args.price), "start": str(frame["date"].iloc[0].date()),
+                        "end": str(frame["date"].iloc[-1].date()), "max_relative_price_gap": gap}}
+    summary = runs.summary_record(replayed, args.engine, frame, headline, seconds, source, extra=extra)
+    try:
+        runs.write_outputs(out, frame, summary)
+    except OSError as exc:
+        _error(f"--out {out}: cannot write ({exc.strerror or exc}); previous outputs are unchanged")
+        return EXIT_FAILED
+    print(f"{scenario.name} replayed on {args.price} [{args.engine}, seed {replayed.simulation.seed}, "
+          f"{extra['replay']['start']} .. {extra['replay']['end']}, {replayed.simulation.steps} steps] -> {out}\n"
+          f"  price held to the series within {gap:.1e} (relative); final providers "
+          f"{headline['final_providers']:.1f}, users {headline['final_users']:.1f}")
+    for warning in headline["warnings"]:
+        print(f"  warning: {warning}", file=sys.stderr)
+    return EXIT_OK
+
+
 def cmd_sweep(args: argparse.Namespace) -> int:
     """Run a parameter sweep on Dask (``models.experiments.runner.run_sweep``)."""
     from models.experiments.cluster import ClusterError, check_scheduler_address
@@ -228,6 +265,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--replicate", type=_count(0), default=None, help="with a sweep spec: the row's replicate")
     p.add_argument("--force", action="store_true", help="allow populations above the ABM agent limit")
     p.set_defaults(func=cmd_run)
+
+    p = sub.add_parser("replay", help="run a scenario with its price held to a real price series (CSV)")
+    p.add_argument("scenario", help="scenario YAML file (its simulation.start_date is the default start)")
+    p.add_argument("--price", required=True, help="CSV of daily or monthly prices in USD")
+    p.add_argument("--date-column", default=None, help="date column (default: date, snapped_at, month, ...)")
+    p.add_argument("--price-column", default=None, help="price column (default: price_usd, price, close, ...)")
+    p.add_argument("--start", default=None, help="first date, YYYY-MM-DD (default: simulation.start_date)")
+    p.add_argument("--end", default=None, help="last date, YYYY-MM-DD (default: the series' last date)")
+    p.add_argument("--engine", choices=ENGINES, default="batch", help="engine (default: batch)")
+    p.add_argument("--seed", type=_count(0), default=None, help="root seed (default: simulation.seed)")
+    p.add_argument("--out", default=None, help="output directory (default: results/runs/<name>-replay-<engine>-<seed>)")
+    p.add_argument("--force", action="store_true", help="allow populations above the ABM agent limit")
+    p.set_defaults(func=cmd_replay)
 
     p = sub.add_parser("sweep", help="run a sweep spec on Dask, resumable")
     p.add_argument("spec", help="sweep YAML file")

@@ -255,12 +255,19 @@ def vest_and_sell(s: dict, P: dict, step: int, unlock_fraction) -> dict:
 
 
 def outside_holders_trade(s: dict, P: dict, exo_t: dict) -> dict:
-    """The float trades toward its valuation; then liquidity providers move pool depth toward target."""
+    """The float trades toward its valuation; then liquidity providers move pool depth toward target.
+
+    During a replayed price history (``target_price_usd`` set) the valuation is the series itself: the
+    float is the rest of the market whose trades made that price, so it never trades against it.
+    """
     p = amm.price(s["amm_tokens"], s["amm_usd"])
     memory = market.update_flow_memory(s["flow_memory"], p, s["float_last_price"],
                                        P["market.flow_information_share"], P["step.flow_memory_persistence"])
     value = market.outside_valuation(s["genesis_market_cap"], exo_t["log_factor"], exo_t["sentiment"], memory,
                                      floating_supply(s))
+    # in a replayed history the series is the wider market's valuation: the float trades toward it
+    replayed = exo_t["target_price_usd"]
+    value = np.where(np.isnan(replayed), value, np.where(np.isnan(replayed), 0.0, replayed))
     target = market.partial_adjustment_target(p, value, P["step.float_weight"])
     d_tok, d_usd, x, y = amm.trade_toward_price(s["amm_tokens"], s["amm_usd"], target, P["market.fee"],
                                                 s["float_tokens"], np.inf)
@@ -315,7 +322,8 @@ def apply_market_shocks(s: dict, P: dict, exo_t: dict, prev_target_rel) -> dict:
     Args:
         s: state.
         P: compiled parameters (the pool fee).
-        exo_t: this step's schedule values (``crash_drop``, ``target_price_rel``, ``liquidity_removed``).
+        exo_t: this step's schedule values (``crash_drop``, ``target_price_rel``, ``target_price_usd``,
+            ``liquidity_removed``).
         prev_target_rel: the previous step's ``target_price_rel`` (nan outside a price path).
     """
     fee = P["market.fee"]
@@ -327,14 +335,17 @@ def apply_market_shocks(s: dict, P: dict, exo_t: dict, prev_target_rel) -> dict:
     seller_usd, x, y = amm.sell_tokens(x, y, sold, fee)
     achieved = np.where(drop > 0, 1.0 - amm.price(x, y) / p0, 0.0)
 
-    rel = exo_t["target_price_rel"]
-    on_path = ~np.isnan(rel)
-    anchor = np.where(on_path & np.isnan(prev_target_rel), amm.price(x, y), s["path_anchor_price"])
-    target = np.where(on_path, anchor * np.where(on_path, rel, 1.0), amm.price(x, y))
+    rel, usd = exo_t["target_price_rel"], exo_t["target_price_usd"]
+    on_relative = ~np.isnan(rel)
+    anchor = np.where(on_relative & np.isnan(prev_target_rel), amm.price(x, y), s["path_anchor_price"])
+    target = np.where(on_relative, anchor * np.where(on_relative, rel, 1.0), amm.price(x, y))
+    on_usd = ~np.isnan(usd)
+    target = np.where(on_usd, np.where(on_usd, usd, 1.0), target)
+    on_path = on_relative | on_usd
     # the arbitrageur sells from its inventory and buys with USD brought from outside the model
     # off the path the arbitrageur has nothing to do: no budget, so no rounding dust either
-    d_tok, d_usd, x, y = amm.trade_toward_price(x, y, target, fee, np.where(on_path, s["arbitrageur_tokens"], 0.0),
-                                                np.where(on_path, np.inf, 0.0))
+    d_tok, d_usd, x, y = amm.trade_to_price_exact(x, y, target, fee, np.where(on_path, s["arbitrageur_tokens"], 0.0),
+                                                  np.where(on_path, np.inf, 0.0))
     arb_in = np.maximum(-d_usd, 0.0)
     arb_out = np.maximum(d_usd, 0.0)
 

@@ -304,6 +304,10 @@ class ShockEvent(Frozen):
         (), description="price_path: price relative to the price at start, one value per path_interval_days."
     )
     path_interval_days: Float = Field(7.0, gt=0, description="price_path: days between path values.")
+    path_unit: Literal["relative", "usd"] = Field(
+        "relative", description="price_path: `relative` = path values multiply the pool price when the path "
+        "starts; `usd` = path values are target prices in USD/token (a replayed history, `depin replay`)."
+    )
 
     @model_validator(mode="after")
     def _check(self) -> ShockEvent:
@@ -314,7 +318,7 @@ class ShockEvent(Frozen):
         if self.type == "price_path" and not self.path:
             raise field_error("path", "price_path needs a non-empty path of prices relative to the start price")
         if self.type == "price_path" and min(self.path) <= 0:
-            raise field_error("path", f"relative prices must be positive, got {min(self.path):g} (allowed: > 0)")
+            raise field_error("path", f"path prices must be positive, got {min(self.path):g} (allowed: > 0)")
         if self.type not in TRADING_SHOCKS and self.inventory_tokens > 0:
             raise field_error("inventory_tokens", f"{self.type} has no trading actor (allowed: 0; only "
                               "price_crash and price_path trade)")

@@ -168,8 +168,8 @@ class DePINModel(mesa.Model):
         """
         P, s, dt, L = self.P, self.s, self.structure.dt_days, self.structure.lead_time
         table = self.tables["providers"]
-        p = self.price()
-        table["expected_price"] = provider_rules.update_expectation(table["expected_price"], p,
+        # the last closing price, as in the aggregate engines (models.sd.supply.providers_move)
+        table["expected_price"] = provider_rules.update_expectation(table["expected_price"], float(s["price"][0]),
                                                                      table["expectation_weight"])
         state = table["state_code"]
         idle = np.flatnonzero((state == POTENTIAL) | (state == EXITED))

@@ -62,6 +62,33 @@ def tokens_to_reach_price(token_reserve, usd_reserve, target_price):
     return np.sqrt(k / target_price) - token_reserve
 
 
+def _stable_root(b, c, g):
+    """Non-negative root of ``g z^2 + b z - c = 0`` for ``c >= 0`` without cancellation."""
+    return 2.0 * c / (b + np.sqrt(b * b + 4.0 * g * c))
+
+
+def trade_to_price_exact(token_reserve, usd_reserve, target_price, fee, tokens_available, usd_available):
+    """Trade (fee charged on input) sized to land exactly on ``target_price``, within the trader's holdings.
+
+    Where :func:`trade_toward_price` stops short by the fee, this solves the fee-inclusive quadratics:
+    selling ``dx`` gives price ``x y / ((x + g dx)(x + dx))``, buying for ``dy`` gives
+    ``(y + dy)(y + g dy) / (x y)``, ``g = 1 - fee``. Used by the arbitrageur that holds a replayed path.
+
+    Returns:
+        (tokens_delta_for_trader, usd_delta_for_trader, new_token_reserve, new_usd_reserve).
+    """
+    x, y = np.asarray(token_reserve, dtype=float), np.asarray(usd_reserve, dtype=float)
+    target = np.asarray(target_price, dtype=float)
+    g = 1.0 - np.asarray(fee, dtype=float)
+    sell_c = np.maximum(x * y / target - x * x, 0.0)
+    buy_c = np.maximum(target * x * y - y * y, 0.0)
+    sell = np.minimum(_stable_root(x * (1.0 + g), sell_c, g), np.maximum(tokens_available, 0.0))
+    buy_usd = np.minimum(_stable_root(y * (1.0 + g), buy_c, g), np.maximum(usd_available, 0.0))
+    bought, x1, y1 = buy_tokens(x, y, buy_usd, fee)
+    usd_out, x2, y2 = sell_tokens(x1, y1, sell, fee)
+    return bought - sell, usd_out - buy_usd, x2, y2
+
+
 def move_to_price(token_reserve, usd_reserve, target_price):
     """Arbitrage (fee-free) the pool to ``target_price``. Returns (tokens_in, new_x, new_y).
 

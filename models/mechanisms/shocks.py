@@ -16,6 +16,7 @@ SCHEDULE_KEYS = (
     "cost_multiplier",  # multiplier on provider opex
     "factor_shift",  # bear_market: cumulative shift of the log market factor (<= 0)
     "target_price_rel",  # price_path: target price relative to the price at the event start (nan = none)
+    "target_price_usd",  # price_path in USD (a replayed history): target price, USD/token (nan = none)
 )
 
 
@@ -25,6 +26,7 @@ def empty_schedule(steps):
     sched["demand_multiplier"][:] = 1.0
     sched["cost_multiplier"][:] = 1.0
     sched["target_price_rel"][:] = np.nan
+    sched["target_price_usd"][:] = np.nan
     return sched
 
 
@@ -87,6 +89,7 @@ def shock_schedule(shocks, steps, starts, dt_days=7.0):
             sched["factor_shift"][start:] += np.log1p(-shock.size) * ramp
         elif shock.type == "price_path":
             values = path_values(shock, steps - start, dt_days)
-            sched["target_price_rel"][start:start + len(values)] = values
+            key = "target_price_usd" if shock.path_unit == "usd" else "target_price_rel"
+            sched[key][start:start + len(values)] = values
     return sched
 

@@ -189,7 +189,9 @@ def providers_move(P, structure, s, exo_t, step):
     slots = age_vintages(s, structure, step)
     active = slots["active"]
     p = amm.price(s["amm_tokens"], s["amm_usd"])
-    expected = providers.update_expectation(s["expected_price"], p[..., None], P["types.expectation_weight"])
+    # expectations follow the market's last closing price, not the pool's price in the middle of this step
+    # (usage buys and providers' sales move the pool before the rest of the market has traded)
+    expected = providers.update_expectation(s["expected_price"], s["price"][..., None], P["types.expectation_weight"])
     n_active = active.sum(axis=(-2, -1))
     pending = s["pending"] if L > 0 else np.zeros_like(s["pending"])
     pipeline_by_type = s["backlog"] + pending.sum(axis=-1)

@@ -1,0 +1,40 @@
+"""``python -m models.calibration SECTOR [--particles N] [--generations G] [--seed S] [--save]``.
+
+Fits a sector (``models.calibration.sectors.FITS``) and prints the posterior, the errors in and out of
+sample and the wall time; ``--save`` writes the medians into ``params/sectors/SECTOR.yaml`` (with the date
+of the fit) and the whole result into ``params/sectors/calibration/SECTOR.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+
+from models.calibration.sectors import FITS, run_fit
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run one fit from the command line."""
+    parser = argparse.ArgumentParser(prog="python -m models.calibration", description=__doc__.splitlines()[0])
+    parser.add_argument("sector", choices=sorted(FITS))
+    parser.add_argument("--particles", type=int, default=1000)
+    parser.add_argument("--generations", type=int, default=10)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--save", action="store_true", help="write the medians into the sector file")
+    args = parser.parse_args(argv)
+
+    def progress(gen):
+        accepted = len(gen.particles) / max(gen.simulations, 1)
+        print(f"  tolerance {gen.tolerance:.3f}: {gen.simulations} runs, {accepted:.0%} accepted, "
+              f"{gen.seconds:.1f} s", flush=True)
+
+    result = run_fit(args.sector, args.particles, args.generations, args.seed, args.save, progress)
+    print(result.table.to_string(float_format=lambda v: f"{v:.4g}"))
+    for key, value in result.errors.items():
+        print(f"  {key}: {value:.4g}")
+    print(f"wall time {result.seconds:.0f} s on {os.cpu_count()} cores")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
