@@ -107,6 +107,10 @@ def cmd_run(args: argparse.Namespace) -> int:
     except ImportError as exc:  # an engine whose optional module is missing in this build
         _error(f"engine {engine!r} is not available: {exc}")
         return EXIT_FAILED
+    if scenario.simulation.start_date is not None:  # a dated scenario: each row's calendar date
+        from models.replay import with_dates
+
+        frame = with_dates(frame, scenario)
     summary = runs.summary_record(scenario, engine, frame, headline, seconds, source, point, replicate, extra)
     if out is not None:
         try:

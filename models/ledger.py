@@ -190,7 +190,8 @@ def mint(s: dict, P: dict, step: int, capacity_per_day) -> tuple[dict, np.ndarra
     """Issue this step's tokens by the scenario's schedule, capped by max supply.
 
     Baseline minting counts capacity-years (capacity per day x step length in years) against a baseline
-    in capacity units, as Filecoin counts byte-epochs of power.
+    in capacity units, as Filecoin counts byte-epochs of power; its simple part
+    (``emission.baseline_simple_tokens``) decays with time alone.
 
     Returns:
         (changes, tokens_for_providers); the rest of the issuance goes to the treasury.
@@ -202,6 +203,9 @@ def mint(s: dict, P: dict, step: int, capacity_per_day) -> tuple[dict, np.ndarra
             P["emission.baseline_initial_capacity"] * P["step.dt_years"], P["step.baseline_growth"],
             P["emission.baseline_total_tokens"], P["step.decay_half_life"],
         )
+        # Filecoin mints simple (time-based) and baseline (capacity-based) rewards side by side
+        base_minted = base_minted + emission.exponential_decay(step, P["emission.baseline_simple_tokens"],
+                                                               P["step.decay_half_life"])
     else:
         base_minted, base_cum, base_total = 0.0, s["baseline_cumulative"], s["baseline_minted"]
     raw = np.select(

@@ -21,7 +21,7 @@ COLUMNS = (
     "speculator_tokens", "speculator_usd", "float_tokens", "treasury_usd", "seller_tokens",
     "arbitrageur_tokens", "usd_in_total", "usd_out_total", "crash_target", "crash_achieved", "arbitrage_usd",
     "path_target_price", "locked", "unbonding", "order_backlog", "orders", "arrivals", "exits", "lead_time_days",
-    "coverage",
+    "coverage", "production_capacity",
 )
 
 

@@ -85,6 +85,11 @@ class EmissionParams(Frozen):
     baseline_total_tokens: NonNeg = Field(
         770e6, description="Baseline minting total at t=inf, tokens (Filecoin: 770 M FIL)."
     )
+    baseline_simple_tokens: NonNeg = Field(
+        0.0, description="baseline: simple minting minted alongside the baseline part, total tokens at t=inf, "
+        "decaying with half_life_years (Filecoin reward actor: 330 M FIL simple + 770 M baseline; 0 = baseline "
+        "only)."
+    )
     baseline_initial_capacity: Float = Field(
         500.0, gt=0, description="Baseline capacity b0 at step 0, capacity units (Filecoin: 2.5057 EiB)."
     )

@@ -42,6 +42,16 @@ class ProviderParams(Frozen):
         "in a first-come queue, so the realised lead time grows with the backlog; None = unlimited, units/day "
         "(Helium 2021-22: makers quoted months of backlog; assumption)."
     )
+    production_adjustment_days: Float | None = Field(
+        None, gt=0, description="Time constant with which the hardware makers move production capacity toward the "
+        "rate that would deliver the order backlog within production_delivery_target_days (never below "
+        "production_units_per_day), days; None = capacity fixed (Sterman 2000, ch. 17: capacity acquisition as a "
+        "first-order adjustment; Helium 2020-21: HIP-19 approved third-party makers one after another)."
+    )
+    production_delivery_target_days: Float = Field(
+        90.0, gt=0, description="Backlog the makers size their capacity to clear, in days of production "
+        "(assumption: a quarter)."
+    )
     exit_patience_days: NonNeg = Field(
         35.0, description="Median days of continuous losses before a provider considers leaving, days."
     )
@@ -94,6 +104,11 @@ class ProviderParams(Frozen):
         1.5, le=1e3, description="Largest entry hazard of the remaining pool, 1/year."
     )
     entry_steepness: Float = Field(4.0, gt=0, description="Slope of the logistic entry curve, dimensionless.")
+    entry_response: Literal["logistic", "log_logistic"] = Field(
+        "logistic", description="Shape of entry in the payback ratio r = margin x threshold / capital: `logistic` "
+        "in r - 1 (some entry even at a loss), `log_logistic` in log r (no entry without a margin, elasticity "
+        "entry_steepness around r = 1)."
+    )
     word_of_mouth: NonNeg = Field(
         1.0, description="Entry boost per unit of active share of the pool (imitation), dimensionless."
     )

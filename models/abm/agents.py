@@ -146,6 +146,7 @@ class Provider(TableAgent):
         hazard = providers.entry_hazard(
             margin, capital, P["providers.payback_threshold_years"], P["providers.entry_steepness"],
             P["providers.entry_max_rate_per_year"], P["providers.word_of_mouth"], ctx["engaged_share"],
+            P["providers.entry_response_code"],
         )
         return timebase.probability_per_step(hazard, model.structure.dt_days)
 

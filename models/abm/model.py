@@ -180,7 +180,7 @@ class DePINModel(mesa.Model):
             "step": t, "active": _one(len(active)), "pipeline": _one(n_pending), "backlog": _one(backlog),
             "engaged_share": (len(active) + n_pending) / len(state),
         }
-        lead_days = supply_chain.quoted_lead_time_days(_one(backlog), P["providers.production_units_per_day"],
+        lead_days = supply_chain.quoted_lead_time_days(_one(backlog), s["production_capacity"],
                                                        P["providers.lead_time_days"])
         enter = idle[self.rng.random(len(idle)) < Provider.entry_probabilities(self, idle)]
         leave_p, fee_each = Provider.exit_probabilities(self, active, t)
@@ -189,6 +189,10 @@ class DePINModel(mesa.Model):
         state[leave] = EXITED
         state[enter] = PENDING
         table["order_step"][enter], table["produced"][enter] = t, False
+        queued = np.count_nonzero((state == PENDING) & ~table["produced"])
+        s["production_capacity"] = supply_chain.adjust_capacity(
+            s["production_capacity"], _one(queued), P["providers.production_units_per_day"],
+            P["providers.production_delivery_target_days"], P["step.production_adjustment"])
         self._produce(t, L)
         arriving = np.flatnonzero((state == PENDING) & table["produced"] & (table["arrival_step"] <= t))
         state[arriving] = ACTIVE
@@ -239,7 +243,7 @@ class DePINModel(mesa.Model):
         table = self.tables["providers"]
         queue = np.flatnonzero((table["state_code"] == PENDING) & ~table["produced"])
         queue = queue[np.argsort(table["order_step"][queue], kind="stable")]
-        rate = float(self.P["step.production"][0])
+        rate = float(self.s["production_capacity"][0]) * self.structure.dt_days
         if np.isfinite(rate):
             self.production_credit += rate
             k = min(int(np.floor(self.production_credit + 1e-9)), len(queue))

@@ -135,6 +135,22 @@ def _kernel_covariance(z: np.ndarray, w: np.ndarray) -> np.ndarray:
     return cov + 1e-10 * np.eye(z.shape[1]) * max(np.trace(cov) / z.shape[1], 1e-12)
 
 
+def _propose(parents, weights, cov, prior: Prior, n: int, rng: np.random.Generator, max_tries: int = 1000):
+    """``n`` kernel moves of weighted parents that land inside the prior box (outside ones are redrawn).
+
+    Redrawing costs no simulation. As in Toni et al. (2009, J. R. Soc. Interface 6:187), the importance
+    weights then use the untruncated kernels (the usual approximation near the box's edges).
+    """
+    out = np.empty((0, prior.dim))
+    for _ in range(max_tries):
+        picks = rng.choice(len(parents), size=n, p=weights)
+        moved = parents[picks] + rng.multivariate_normal(np.zeros(prior.dim), cov, size=n)
+        out = np.vstack([out, moved[prior.inside(moved)]])
+        if len(out) >= n:
+            return out[:n]
+    raise RuntimeError(f"fewer than {n} of {n * max_tries} kernel moves fell inside the prior box")
+
+
 def _mixture_density(z: np.ndarray, parents: np.ndarray, weights: np.ndarray, cov: np.ndarray) -> np.ndarray:
     """Density at each row of ``z`` of the weighted mixture of Gaussian kernels around ``parents``."""
     density = np.empty(len(z))
@@ -186,12 +202,7 @@ def smc_abc(simulate: Callable[[np.ndarray], np.ndarray], prior: Prior, particle
         cov = _kernel_covariance(parents, parent_w)
         accepted_z, accepted_d, simulated = [], [], 0
         for _round in range(max_rounds):
-            n = max(particles, 64)
-            picks = rng.choice(len(parents), size=n, p=parent_w)
-            proposal = parents[picks] + rng.multivariate_normal(np.zeros(prior.dim), cov, size=n)
-            proposal = proposal[prior.inside(proposal)]
-            if len(proposal) == 0:
-                continue
+            proposal = _propose(parents, parent_w, cov, prior, max(particles, 64), rng)
             dist = np.asarray(simulate(prior.to_natural(proposal)), float)
             simulated += len(proposal)
             ok = np.isfinite(dist) & (dist <= tolerance)

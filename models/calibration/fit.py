@@ -96,8 +96,29 @@ class Replayer:
                 np.full(len(monthly), np.nan))
 
     def distance(self, theta: np.ndarray) -> np.ndarray:
-        """In-sample log RMSE of each row of ``theta``: what the ABC tolerates."""
-        return self.errors(self.monthly(theta))[0]
+        """What the ABC tolerates: in-sample log RMSE of the levels (plus weighted additions).
+
+        The target's ``flow_weight`` times the log RMSE of the smoothed monthly additions is added (fit
+        months only).
+        """
+        monthly = self.monthly(theta)
+        levels = self.errors(monthly)[0]
+        if not self.target.flow_weight:
+            return levels
+        return levels + self.target.flow_weight * self.flow_errors(monthly)
+
+    def flow_errors(self, monthly: np.ndarray) -> np.ndarray:
+        """In-sample log RMSE of smoothed monthly additions (``metrics.monthly_additions``), per run."""
+        from models.calibration.metrics import SMOOTHING_MONTHS
+
+        n_fit = len(self.fit_months)
+
+        def additions(values):
+            frame = pd.DataFrame(np.atleast_2d(values)[:, :n_fit].T)
+            return frame.diff().rolling(SMOOTHING_MONTHS, center=True, min_periods=1).mean().to_numpy().T[:, 1:]
+
+        floor = self.target.flow_floor
+        return log_rmse(np.maximum(additions(monthly), floor), np.maximum(additions(self.observed)[0], floor))
 
 
 def months_between(start, end) -> pd.DatetimeIndex:
@@ -172,6 +193,7 @@ def calibrate(scenario: Scenario, target: Target, prior: Prior, fit: tuple, chec
     w = result.posterior.weights
     errors = {
         "in_sample_log_rmse": float(fit_err[0]), "out_of_sample_log_rmse": float(check_err[0]),
+        "in_sample_additions_log_rmse": float(replayer.flow_errors(monthly[:1])[0]),
         "in_sample_log_rmse_posterior_median": float(np.median(fit_err[1:])),
         "out_of_sample_log_rmse_posterior_median": float(np.median(check_err[1:])),
         "effective_sample_size": result.effective_sample_size(), "simulations": result.simulations,

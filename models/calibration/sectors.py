@@ -66,26 +66,30 @@ class FitSpec:
 ENTRY_PRIOR = {
     "providers.entry_max_rate_per_year": (1e-4, 10.0),
     "providers.word_of_mouth": (1.0, 1e5),
-    "providers.entry_steepness": (0.5, 20.0),
-    "providers.payback_threshold_years": (0.02, 3.0),
+    "providers.entry_steepness": (0.3, 10.0),
+    "providers.payback_threshold_years": (0.05, 3.0),
     "providers.expectation_half_life_days": (7.0, 365.0),
+}
+SUPPLY_CHAIN_PRIOR = {
+    "providers.production_units_per_day": (1.0, 1e4),
+    "providers.production_adjustment_days": (14.0, 730.0),
 }
 
 FITS = {
     "wireless": FitSpec(
         "wireless", lambda sc: helium_hotspots(), ("2019-08", "2022-06"), ("2022-07", "2023-04"),
-        {**ENTRY_PRIOR, "providers.production_units_per_day": (300.0, 3e4),
-         "simulation.potential_providers": (3e5, 5e6)},
+        {**ENTRY_PRIOR, **SUPPLY_CHAIN_PRIOR, "simulation.potential_providers": (3e5, 5e6)},
         halving="2021-08-01"),
     "storage": FitSpec(
         "storage", lambda sc: filecoin_raw_power(STORAGE_UNIT_TIB),
         ("2020-10", "2022-06"), ("2022-07", "2022-11"),
-        {**ENTRY_PRIOR, "providers.production_units_per_day": (1.0, 1e4),
-         "providers.exit_patience_days": (7.0, 720.0)}),
+        {**ENTRY_PRIOR, "providers.production_units_per_day": (1.0, 1e3),
+         "providers.production_adjustment_days": (14.0, 730.0), "providers.exit_patience_days": (7.0, 720.0),
+         "providers.exit_rate_per_year": (0.2, 50.0), "simulation.potential_providers": (5e3, 1e5)}),
     "sensor": FitSpec(
         "sensor", lambda sc: hivemapper_contributors(), ("2022-10", "2023-06"), ("2023-07", "2023-09"),
-        {"providers.entry_max_rate_per_year": (1e-3, 10.0), "providers.word_of_mouth": (1.0, 1e4),
-         "providers.expectation_half_life_days": (7.0, 365.0)}),
+        {"providers.entry_max_rate_per_year": (1e-4, 10.0), "providers.production_units_per_day": (0.5, 300.0),
+         "providers.exit_patience_days": (7.0, 720.0)}),
 }
 
 

@@ -29,6 +29,10 @@ class Target:
             the model's values at its rows (runs, rows), in ``unit``, before monthly averaging.
         description: the observation model in words, for tables and notebooks.
         price: loader of the price history replayed with this target.
+        flow_weight: weight in the fit's distance of the log RMSE of monthly additions (3-month centred mean,
+            ``models.calibration.metrics.monthly_additions``) beside that of the levels; the levels forgive a
+            boom that comes months late, the additions do not (0 = levels only).
+        flow_floor: additions below this (in ``unit`` per month) count as this much in the logs.
     """
 
     name: str
@@ -37,6 +41,8 @@ class Target:
     model_values: Callable[[dict[str, np.ndarray]], np.ndarray]
     description: str
     price: Callable[[], pd.Series]
+    flow_weight: float = 0.0
+    flow_floor: float = 1.0
 
     def window(self, start, end) -> pd.Series:
         """Observed months from ``start`` to ``end`` (inclusive, month-start dates)."""
@@ -83,7 +89,7 @@ def helium_hotspots() -> Target:
     data = history.helium_monthly().set_index("date")["hotspots"].astype(float)
     return Target("helium_hotspots", data, "hotspots", onboarded,
                   "asserted hotspots, online or not (data) = providers at genesis + cumulative arrivals (model)",
-                  history.hnt_price_for_replay)
+                  history.hnt_price_for_replay, flow_weight=0.5)
 
 
 def filecoin_raw_power(unit_tib: float) -> Target:

@@ -34,14 +34,22 @@ def operating_margin_usd(reward_tokens, token_price, opex_usd):
 
 
 def entry_hazard(expected_margin_usd_per_year, capex_usd, payback_threshold_years, steepness, max_rate_per_year,
-                 word_of_mouth, active_share):
+                 word_of_mouth, active_share, log_logistic=0):
     """Entry hazard per year of a provider in the remaining pool (Sterman 2000, ch. 8: logistic adoption).
 
-    Logistic in ``margin * threshold / capex - 1``: zero when payback equals the threshold, so half the
-    maximum rate; word of mouth scales it up with the share of the pool already engaged (Bass 1969).
+    The payback ratio ``r = margin * threshold / capex`` is 1 when payback equals the threshold, where entry
+    runs at half the maximum rate. ``log_logistic`` 0: logistic in ``r - 1`` (a floor of entry even at a
+    loss); 1: logistic in ``log r``, i.e. ``r^s / (1 + r^s)``, no entry without a margin and a constant
+    elasticity ``s`` of entry to payback at low ratios (Sterman 2000, ch. 14: investment responds to expected
+    profitability through a table function that is zero without profit). Word of mouth scales it up with
+    the share of the pool already engaged (Bass 1969).
     """
-    score = expected_margin_usd_per_year * payback_threshold_years / np.maximum(capex_usd, 1e-12) - 1.0
-    return np.maximum(max_rate_per_year * expit(steepness * score) * (1.0 + word_of_mouth * active_share), 0.0)
+    ratio = expected_margin_usd_per_year * payback_threshold_years / np.maximum(capex_usd, 1e-12)
+    positive = ratio > 0
+    log_ratio = np.log(np.where(positive, ratio, 1.0))
+    response = np.where(np.asarray(log_logistic) > 0, np.where(positive, expit(steepness * log_ratio), 0.0),
+                        expit(steepness * (ratio - 1.0)))
+    return np.maximum(max_rate_per_year * response * (1.0 + word_of_mouth * active_share), 0.0)
 
 
 def margin_average(previous_average, margin_usd, dt_days, weight):

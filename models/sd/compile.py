@@ -18,6 +18,7 @@ from models.mechanisms.stake import STAKE_CODES
 
 SCHEDULE_CODES = {"constant": 0, "halving": 1, "exponential_decay": 2, "baseline": 3}
 TREASURY_CODES = {"hold": 0, "buyback_burn": 1, "add_liquidity": 2}
+ENTRY_RESPONSE_CODES = {"logistic": 0, "log_logistic": 1}
 
 
 @dataclass(frozen=True)
@@ -98,6 +99,9 @@ def _row(sc) -> dict:
     row["providers.anticipate_schedule"] = float(sc.providers.anticipate_schedule)
     production = sc.providers.production_units_per_day
     row["providers.production_units_per_day"] = np.inf if production is None else float(production)
+    adjustment = sc.providers.production_adjustment_days
+    row["providers.production_adjustment_days"] = np.inf if adjustment is None else float(adjustment)
+    row["providers.entry_response_code"] = ENTRY_RESPONSE_CODES[sc.providers.entry_response]
     row["market.liquidity_target_share"] = np.nan if sc.market.liquidity_target_share is None else float(
         sc.market.liquidity_target_share)
     row["speculators.initial_shares"] = np.asarray(sc.speculators.initial_shares, dtype=float)
@@ -132,7 +136,7 @@ def per_step(P: dict, dt_days: float) -> dict:
         "step.opex_types": amount(P["types.opex_per_year"], dt),
         "types.expectation_weight": np.where(P["types.forward"] > 0, 1.0,
                                              ema(P["types.expectation_half_life_days"], dt)),
-        "step.production": P["providers.production_units_per_day"] * dt,
+        "step.production_adjustment": -np.expm1(-dt / P["providers.production_adjustment_days"]),
         "step.payback_horizon": P["providers.payback_threshold_years"] * spy,
         "step.slash": prob(P["stake.slash_rate_per_year"], dt),
         "step.capacity_per_provider": P["providers.capacity_per_provider"] * dt,

@@ -68,6 +68,7 @@ def initial_supply_state(P: dict, structure, s: dict) -> dict:
         "mean_expected_price": s["price"].copy(),
         "emission_reward": zeros.copy(), "orders": zeros.copy(), "arrivals": zeros.copy(), "exits": zeros.copy(),
         "lead_time_days": P["providers.lead_time_days"] + zeros,
+        "production_capacity": P["providers.production_units_per_day"] + zeros,
     }
 
 
@@ -134,8 +135,7 @@ def entry_valuation(P, structure, s, step, expected_price, opex, n_active, pipel
         (margin_usd_per_year, capital_usd, lead_time_days, stake_tokens)
     """
     dt = structure.dt_days
-    lead_days = supply_chain.quoted_lead_time_days(backlog, P["providers.production_units_per_day"],
-                                                   P["providers.lead_time_days"])
+    lead_days = supply_chain.quoted_lead_time_days(backlog, s["production_capacity"], P["providers.lead_time_days"])
     ratio = emission.expected_rate_ratio(
         P["emission.schedule_code"], step, lead_days / dt, P["step.payback_horizon"], P["step.halving_period"],
         P["step.decay_half_life"])
@@ -202,12 +202,16 @@ def providers_move(P, structure, s, exo_t, step):
     hazard = providers.entry_hazard(
         margin, capital, _col(P["providers.payback_threshold_years"], margin),
         _col(P["providers.entry_steepness"], margin), _col(P["providers.entry_max_rate_per_year"], margin),
-        _col(P["providers.word_of_mouth"], margin), _col((n_active + pipeline) / pool, margin))
+        _col(P["providers.word_of_mouth"], margin), _col((n_active + pipeline) / pool, margin),
+        _col(P["providers.entry_response_code"], margin))
     remaining = np.maximum(pool[..., None] * P["types.mass"] - active.sum(axis=-1) - pipeline_by_type, 0.0)
     orders = timebase.probability_per_step(hazard, dt) * remaining
     backlog = s["backlog"] + orders
     queued = backlog.sum(axis=-1)
-    made = supply_chain.produced_units(queued, P["step.production"])
+    capacity = supply_chain.adjust_capacity(
+        s["production_capacity"], queued, P["providers.production_units_per_day"],
+        P["providers.production_delivery_target_days"], P["step.production_adjustment"])
+    made = supply_chain.produced_units(queued, capacity * dt)
     produced = backlog * np.where(queued > 0, made / np.where(queued > 0, queued, 1.0), 0.0)[..., None]
     backlog = backlog - produced
     if L > 0:
@@ -261,5 +265,5 @@ def providers_move(P, structure, s, exo_t, step):
         **s2, **new_slots, "expected_price": expected, "mean_expected_price": (P["types.mass"] * expected).sum(axis=-1),
         "backlog": backlog, "pending": pending,
         "orders": orders.sum(axis=-1), "arrivals": arrivals.sum(axis=-1), "exits": leavers.sum(axis=(-2, -1)),
-        "lead_time_days": lead_days,
+        "lead_time_days": lead_days, "production_capacity": capacity,
     }
