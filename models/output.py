@@ -21,7 +21,7 @@ COLUMNS = (
     "speculator_tokens", "speculator_usd", "float_tokens", "treasury_usd", "seller_tokens",
     "arbitrageur_tokens", "usd_in_total", "usd_out_total", "crash_target", "crash_achieved", "arbitrage_usd",
     "path_target_price", "locked", "unbonding", "order_backlog", "orders", "arrivals", "exits", "lead_time_days",
-    "coverage", "production_capacity",
+    "coverage", "production_capacity", "cancelled",
 )
 
 
@@ -69,6 +69,8 @@ def record(s: dict, step: int) -> dict:
         "share_fundamentalist": s["shares"][..., 0],
         "share_trend": s["shares"][..., 1],
         "share_noise": s["shares"][..., 2],
+        # makers' capacity, units/day; NaN when production is unlimited (no capacity to report)
+        "production_capacity": np.where(np.isfinite(s["production_capacity"]), s["production_capacity"], np.nan),
     }
     for col in COLUMNS:
         if col not in row:

@@ -48,6 +48,12 @@ class ProviderParams(Frozen):
         "production_units_per_day), days; None = capacity fixed (Sterman 2000, ch. 17: capacity acquisition as a "
         "first-order adjustment; Helium 2020-21: HIP-19 approved third-party makers one after another)."
     )
+    order_cancellation_rate_per_year: NonNeg = Field(
+        0.0, le=1e3, description="Hazard at which orders waiting for production are cancelled, scaled by how little "
+        "entry pays today (1 - entry response, 0 to 1), 1/year; cancelled orders return to the pool of would-be "
+        "providers (Sterman 2000, ch. 18: supply-line cancellations; Helium 2022: makers refunded undelivered "
+        "hotspots; 0 = orders are never cancelled)."
+    )
     production_delivery_target_days: Float = Field(
         90.0, gt=0, description="Backlog the makers size their capacity to clear, in days of production "
         "(assumption: a quarter)."

@@ -31,7 +31,7 @@ def test_every_calibrated_sector_has_a_saved_fit_that_matches_its_file():
         for row in saved["posterior"]:
             block, key = row["parameter"].rsplit(".", 1)
             value = getattr(getattr(scenario, block), key)
-            assert abs(value / row["median"] - 1) < 1e-3, (sector, row["parameter"], value, row["median"])
+            assert abs(value / row["point"] - 1) < 1e-3, (sector, row["parameter"], value, row["point"])
         assert saved["fit_window"] == list(sectors.FITS[sector].fit)
 
 

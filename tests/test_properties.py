@@ -286,8 +286,9 @@ def run(overrides: dict, engine: str, seed: int) -> pd.DataFrame:
 # columns that may legitimately be negative (a margin, sentiment, net arbitrage USD); everything else is a
 # balance, count, price or share
 SIGNED = {"mean_margin_usd", "sentiment", "arbitrage_usd"}
-# columns that are NaN by definition at some steps: no tokens sold (bme_price), no price path (path_target_price)
-NULLABLE = {"bme_price", "path_target_price"}
+# columns that are NaN by definition at some steps: no tokens sold (bme_price), no price path (path_target_price),
+# unlimited production (production_capacity)
+NULLABLE = {"bme_price", "path_target_price", "production_capacity"}
 
 
 def check_finite_and_non_negative(frame: pd.DataFrame, steps: int, negative_tolerance: float = 1e-9) -> None:

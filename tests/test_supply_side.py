@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from models import engines
@@ -76,7 +77,7 @@ BOOM = {"type": "price_path", "start_day": 140, "path_interval_days": 28, "inven
 
 def test_the_realised_lead_time_grows_with_a_demand_surge(base_scenario):
     sc = with_overrides(base_scenario, {"simulation.steps": 80, "token.initial_supply": 3e7, "shocks": [BOOM],
-                                        "providers.production_units_per_day": 0.5, "providers.lead_time_days": 14.0})
+                                        "providers.production_units_per_day": 0.4, "providers.lead_time_days": 14.0})
     model = DePINModel(sc, run_seed_sequence(3))
     for _ in range(80):
         model.step()
@@ -212,3 +213,69 @@ def test_abm_rewards_follow_the_coverage_each_provider_adds(base_scenario):
     assert weights.min() < 0.9 < weights.max()  # some overlap, some alone
     np.testing.assert_allclose(table["tokens"][rows] / table["tokens"][rows].sum(), weights / weights.sum(),
                                rtol=1e-9)
+
+
+# -- makers' capacity, log-logistic entry, order cancellations (issue 10) ----------------------------------
+
+
+def test_makers_capacity_follows_the_backlog_and_never_drops_below_its_floor():
+
+
+    # 900 units waiting, target 90 days: desired 10 a day; a weight of 0.5 moves half way from the floor of 2
+    assert supply_chain.adjust_capacity(2.0, 900.0, 2.0, 90.0, 0.5) == pytest.approx(6.0)
+    assert supply_chain.adjust_capacity(6.0, 0.0, 2.0, 90.0, 0.5) == pytest.approx(4.0)  # back toward the floor
+    assert supply_chain.adjust_capacity(2.0, 0.0, 2.0, 90.0, 1.0) == 2.0
+    assert np.isinf(supply_chain.adjust_capacity(np.inf, 900.0, np.inf, 90.0, 0.5))  # unlimited stays unlimited
+
+
+def test_log_logistic_entry_needs_a_margin_and_has_a_constant_elasticity():
+    from models.mechanisms import providers
+
+    margin = np.array([-100.0, 0.0, 5.0, 10.0, 100.0, 1000.0])  # USD/year; capex 500, threshold 5 years
+    response = providers.entry_response(margin, 500.0, 5.0, 2.0, log_logistic=1)
+    assert response[0] == 0.0 and response[1] == 0.0
+    assert response[4] == pytest.approx(0.5)  # payback ratio 100 x 5 / 500 = 1
+    # at small ratios the response goes as ratio^steepness: halving the margin quarters it
+    assert response[2] / response[3] == pytest.approx(0.25, rel=0.05)
+    logistic = providers.entry_response(margin, 500.0, 5.0, 2.0, log_logistic=0)
+    assert logistic[1] > 0.1  # the logistic in r - 1 keeps a floor of entry at zero margin
+
+
+@pytest.fixture(scope="module")
+def falling_after_boom(base_scenario):
+    """Base with makers' capacity and cancellations on, its price replayed: 10x in four months, then down 95%."""
+    from models import replay
+
+    scenario = with_overrides(base_scenario, {
+        "simulation.start_date": "2021-01-01", "providers.production_units_per_day": 0.2,
+        "providers.production_adjustment_days": 60.0, "providers.production_delivery_target_days": 30.0, "providers.entry_response": "log_logistic",
+        "providers.order_cancellation_rate_per_year": 12.0, "providers.payback_threshold_years": 3.0})
+    dates = pd.to_datetime(["2021-01-01", "2021-05-01", "2021-05-15", "2022-01-01"])
+    prices = pd.Series([0.04, 0.4, 0.02, 0.02], index=dates)  # a boom, then a crash while orders wait
+    return replay.replay_scenario(scenario, prices, end=dates[-1])
+
+
+def test_orders_pile_up_in_the_boom_makers_scale_up_and_the_bust_cancels_the_backlog(falling_after_boom):
+    frame = engines.run(falling_after_boom, "batch")
+    boom, bust = frame[frame.step <= 17], frame[frame.step > 19]
+    assert boom.order_backlog.max() > 20 and boom.production_capacity.max() > 0.4
+    # orders are cancelled when entry stops paying: in the month after the crash several times more per week
+    # than in the boom (entry never pays fully, so a few are cancelled all along)
+    assert bust.cancelled.iloc[:4].mean() > 3 * boom.cancelled.mean() and bust.cancelled.sum() > 20
+    assert bust.order_backlog.iloc[-1] < 0.1 * frame.order_backlog.max()
+    assert bust.production_capacity.iloc[-1] < frame.production_capacity.max()
+    cadcad = engines.run(falling_after_boom, "cadcad")
+    for column in ("cancelled", "production_capacity", "order_backlog", "providers"):
+        np.testing.assert_allclose(cadcad[column], frame[column], rtol=1e-9, atol=1e-9)
+    without = engines.run(with_overrides(falling_after_boom, {"providers.order_cancellation_rate_per_year": 0.0}),
+                          "batch")
+    assert without.cancelled.sum() == 0 and without.providers.iloc[-1] > frame.providers.iloc[-1]
+
+
+def test_the_abm_cancels_and_scales_up_like_the_aggregate(falling_after_boom):
+    abm = engines.run(falling_after_boom, "abm")
+    batch = engines.run(falling_after_boom, "batch")
+    assert abm.cancelled.sum() > 0 and abm.production_capacity.max() > 0.4
+    # same rules, individual draws: totals within a third of each other
+    for column in ("cancelled", "arrivals"):
+        assert abm[column].sum() == pytest.approx(batch[column].sum(), rel=0.35), column

@@ -151,6 +151,23 @@ class Provider(TableAgent):
         return timebase.probability_per_step(hazard, model.structure.dt_days)
 
     @classmethod
+    def cancel_probabilities(cls, model, rows) -> np.ndarray:
+        """Chance each order in ``rows`` (waiting for production) is cancelled this step.
+
+        The aggregate's rule (``models.mechanisms.providers.cancellation_hazard``) on the provider's own
+        valuation of entry today.
+        """
+        P, ctx = model.P, model.entry_context
+        table = cls.table(model)
+        margin, capital, _, _ = supply.entry_valuation(
+            P, model.structure, model.s, ctx["step"], table["expected_price"][rows], cls.current_opex(model, rows),
+            ctx["active"], ctx["pipeline"], ctx["backlog"])
+        response = providers.entry_response(margin, capital, P["providers.payback_threshold_years"],
+                                            P["providers.entry_steepness"], P["providers.entry_response_code"])
+        hazard = providers.cancellation_hazard(response, P["providers.order_cancellation_rate_per_year"])
+        return timebase.probability_per_step(hazard, model.structure.dt_days)
+
+    @classmethod
     def exit_probabilities(cls, model, rows, step: int):
         """Chance each provider in ``rows`` leaves, and the termination fee it would pay (tokens).
 

@@ -183,10 +183,13 @@ class DePINModel(mesa.Model):
         lead_days = supply_chain.quoted_lead_time_days(_one(backlog), s["production_capacity"],
                                                        P["providers.lead_time_days"])
         enter = idle[self.rng.random(len(idle)) < Provider.entry_probabilities(self, idle)]
+        queued = np.flatnonzero(pending & ~table["produced"])
+        cancel = queued[self.rng.random(len(queued)) < Provider.cancel_probabilities(self, queued)]
         leave_p, fee_each = Provider.exit_probabilities(self, active, t)
         leaving = self.rng.random(len(active)) < leave_p
         leave, fee_each = active[leaving], fee_each[leaving]
         state[leave] = EXITED
+        state[cancel] = POTENTIAL  # a cancelled order: back among the would-be providers
         state[enter] = PENDING
         table["order_step"][enter], table["produced"][enter] = t, False
         queued = np.count_nonzero((state == PENDING) & ~table["produced"])
@@ -236,6 +239,7 @@ class DePINModel(mesa.Model):
             "provider_tokens": _one(table["tokens"].sum()), "locked": _one(table["stake_tokens"].sum()),
             "mean_expected_price": _one(table["expected_price"].mean()), "orders": _one(len(enter)),
             "arrivals": _one(len(arriving)), "exits": _one(len(leave)), "lead_time_days": lead_days,
+            "cancelled": _one(len(cancel)),
         })
 
     def _produce(self, t: int, lead_steps: int) -> None:

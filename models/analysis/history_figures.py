@@ -71,7 +71,8 @@ def history_figure(check, saved: dict | None, unit: str, title: str) -> Figure:
 def posterior_table(saved: dict) -> pd.DataFrame:
     """The saved posterior as a table: median and 90% interval per parameter, with the prior box."""
     table = pd.DataFrame(saved["posterior"]).set_index("parameter")
-    return table.rename(columns={"median": "posterior median", "q05": "5%", "q95": "95%",
+    return table.rename(columns={"point": "in the sector file (best particle)",
+                                 "median": "posterior median", "q05": "5%", "q95": "95%",
                                  "prior_low": "prior low", "prior_high": "prior high"})
 
 

@@ -1,8 +1,9 @@
-"""``python -m models.calibration SECTOR [--particles N] [--generations G] [--seed S] [--save]``.
+"""``python -m models.calibration SECTOR [--particles N] [--generations G] [--seed S] [--save] [--resummarise]``.
 
 Fits a sector (``models.calibration.sectors.FITS``) and prints the posterior, the errors in and out of
-sample and the wall time; ``--save`` writes the medians into ``params/sectors/SECTOR.yaml`` (with the date
-of the fit) and the whole result into ``params/sectors/calibration/SECTOR.json``.
+sample and the wall time; ``--save`` writes the point estimates (best posterior particle) into
+``params/sectors/SECTOR.yaml`` (with the date of the fit) and the whole result into
+``params/sectors/calibration/SECTOR.json``.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from __future__ import annotations
 import argparse
 import os
 
-from models.calibration.sectors import FITS, run_fit
+from models.calibration.sectors import FITS, resummarise, run_fit
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -20,7 +21,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--particles", type=int, default=1000)
     parser.add_argument("--generations", type=int, default=10)
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--save", action="store_true", help="write the medians into the sector file")
+    parser.add_argument("--save", action="store_true", help="write the point estimates into the sector file")
+    parser.add_argument("--resummarise", action="store_true",
+                        help="summarise the saved posterior again (no new fit)")
     args = parser.parse_args(argv)
 
     def progress(gen):
@@ -28,10 +31,13 @@ def main(argv: list[str] | None = None) -> int:
         print(f"  tolerance {gen.tolerance:.3f}: {gen.simulations} runs, {accepted:.0%} accepted, "
               f"{gen.seconds:.1f} s", flush=True)
 
-    result = run_fit(args.sector, args.particles, args.generations, args.seed, args.save, progress)
+    if args.resummarise:
+        result = resummarise(args.sector, args.save)
+    else:
+        result = run_fit(args.sector, args.particles, args.generations, args.seed, args.save, progress)
     print(result.table.to_string(float_format=lambda v: f"{v:.4g}"))
     for key, value in result.errors.items():
-        print(f"  {key}: {value:.4g}")
+        print(f"  {key}: {value:.4g}" if value is not None else f"  {key}: n/a")
     print(f"wall time {result.seconds:.0f} s on {os.cpu_count()} cores")
     return 0
 

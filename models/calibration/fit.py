@@ -159,16 +159,16 @@ class Calibration:
     target: str
     replayer: Replayer
     abc: AbcResult
-    table: pd.DataFrame  # per parameter: median, 5%, 95%, prior bounds
-    errors: dict  # in/out of sample RMSE at the posterior median and over the posterior
+    table: pd.DataFrame  # per parameter: point (best posterior particle), median, 5%, 95%, prior bounds
+    errors: dict  # in/out of sample RMSE at the point, at the median and over the posterior
     predictive: pd.DataFrame  # per month: observed, model median, 5%, 95% over the posterior, window
     seconds: float
     fitted_on: dt.date
 
     @property
-    def median(self) -> dict[str, float]:
-        """Posterior median of each parameter."""
-        return dict(self.table["median"])
+    def point(self) -> dict[str, float]:
+        """The values written into the sector file (the best posterior particle)."""
+        return dict(self.table["point"])
 
 
 def calibrate(scenario: Scenario, target: Target, prior: Prior, fit: tuple, check: tuple | None = None,
@@ -177,23 +177,41 @@ def calibrate(scenario: Scenario, target: Target, prior: Prior, fit: tuple, chec
     """ABC-SMC fit of ``prior.names`` to ``target`` over ``fit``, checked on ``check``.
 
     Returns:
-        A :class:`Calibration` with the posterior table (median and 90% interval), the log RMSE in and out
-        of sample at the posterior median and over the posterior, and the posterior predictive per month.
+        A :class:`Calibration` (see :func:`summarise`).
     """
     started = time.perf_counter()
     replayer = make_replayer(scenario, target, prior.names, fit, check, seed)
     result = smc_abc(replayer.distance, prior, particles=particles, generations=generations, seed=seed,
                      quantile=quantile, progress=progress)
+    return summarise(scenario, replayer, result, time.perf_counter() - started)
+
+
+def summarise(scenario: Scenario, replayer: Replayer, result: AbcResult, seconds: float,
+              fitted_on: dt.date | None = None) -> Calibration:
+    """Posterior table, errors and predictive bands of an ABC result.
+
+    The point estimate written into a sector file is the posterior particle with the smallest distance
+    (the best fit the posterior holds): with correlated parameters the vector of marginal medians can fit
+    far worse than the particles it summarises. The table keeps the medians and 90% intervals beside it.
+    """
+    prior = result.prior
     q = result.quantiles([0.05, 0.5, 0.95])
-    table = pd.DataFrame({"median": q[1], "q05": q[0], "q95": q[2], "prior_low": prior.low,
-                          "prior_high": prior.high}, index=pd.Index(prior.names, name="parameter"))
     posterior = result.samples()
     monthly = replayer.monthly(np.vstack([q[1][None, :], posterior]))
     fit_err, check_err = replayer.errors(monthly)
+    distance = fit_err[1:] + (replayer.target.flow_weight * replayer.flow_errors(monthly[1:])
+                              if replayer.target.flow_weight else 0.0)
+    best = int(np.argmin(distance))
+    table = pd.DataFrame({"point": posterior[best], "median": q[1], "q05": q[0], "q95": q[2],
+                          "prior_low": prior.low, "prior_high": prior.high},
+                         index=pd.Index(prior.names, name="parameter"))
+    point_monthly = monthly[1 + best]
     w = result.posterior.weights
     errors = {
-        "in_sample_log_rmse": float(fit_err[0]), "out_of_sample_log_rmse": float(check_err[0]),
-        "in_sample_additions_log_rmse": float(replayer.flow_errors(monthly[:1])[0]),
+        "in_sample_log_rmse": float(fit_err[1 + best]), "out_of_sample_log_rmse": float(check_err[1 + best]),
+        "in_sample_additions_log_rmse": (float(replayer.flow_errors(point_monthly[None, :])[0])
+                                         if replayer.target.flow_weight else None),
+        "in_sample_log_rmse_at_median": float(fit_err[0]), "out_of_sample_log_rmse_at_median": float(check_err[0]),
         "in_sample_log_rmse_posterior_median": float(np.median(fit_err[1:])),
         "out_of_sample_log_rmse_posterior_median": float(np.median(check_err[1:])),
         "effective_sample_size": result.effective_sample_size(), "simulations": result.simulations,
@@ -201,12 +219,12 @@ def calibrate(scenario: Scenario, target: Target, prior: Prior, fit: tuple, chec
     }
     bands = _weighted_bands(monthly[1:], w)
     predictive = pd.DataFrame({
-        "observed": replayer.observed, "model_at_median": monthly[0], "model_q05": bands[0],
-        "model_median": bands[1], "model_q95": bands[2],
+        "observed": replayer.observed, "model_at_point": point_monthly, "model_at_median": monthly[0],
+        "model_q05": bands[0], "model_median": bands[1], "model_q95": bands[2],
         "window": ["fit"] * len(replayer.fit_months) + ["check"] * len(replayer.check_months),
     }, index=pd.Index(replayer.months, name="date"))
-    return Calibration(scenario.sector, target.name, replayer, result, table, errors, predictive,
-                       time.perf_counter() - started, dt.date.today())
+    return Calibration(scenario.sector, replayer.target.name, replayer, result, table, errors, predictive,
+                       seconds, fitted_on or dt.date.today())
 
 
 def _weighted_bands(values: np.ndarray, weights: np.ndarray) -> np.ndarray:
@@ -221,7 +239,7 @@ def _weighted_bands(values: np.ndarray, weights: np.ndarray) -> np.ndarray:
 
 
 def save_to_sector(calibration: Calibration, path: str | Path, digits: int = 4) -> None:
-    """Write the posterior medians into a sector file, each with its interval and the date of the fit.
+    """Write the point estimates into a sector file, each with its median, interval and the date of the fit.
 
     Only the value and the comment of each fitted key change; everything else in the file stays as it was.
     The file is replaced by an atomic rename.
@@ -233,26 +251,32 @@ def save_to_sector(calibration: Calibration, path: str | Path, digits: int = 4) 
     fit = calibration.replayer.fit_months
     for name, row in calibration.table.iterrows():
         block, key = name.rsplit(".", 1)
-        value = int(round(row["median"])) if name in INTEGER_PARAMETERS else float(f"{row['median']:.{digits}g}")
+        value = int(round(row["point"])) if name in INTEGER_PARAMETERS else float(f"{row['point']:.{digits}g}")
         comment = (f"calibrated {calibration.fitted_on.isoformat()} on {calibration.target} "
-                   f"{fit[0]:%Y-%m}..{fit[-1]:%Y-%m}: ABC-SMC posterior median, 90% interval "
-                   f"{row['q05']:.{digits}g}..{row['q95']:.{digits}g}")
+                   f"{fit[0]:%Y-%m}..{fit[-1]:%Y-%m}: best ABC-SMC posterior particle; posterior median "
+                   f"{row['median']:.{digits}g}, 90% interval {row['q05']:.{digits}g}..{row['q95']:.{digits}g}")
         lines = _set_value(lines, block, key, value, comment, path)
     atomic_write_files({path: "".join(lines).encode("utf-8")})
 
 
 def _set_value(lines: list[str], block: str, key: str, value, comment: str, path: Path) -> list[str]:
-    """Replace ``key``'s value (and comment) inside the top-level ``block`` of a YAML file's lines."""
-    inside = False
-    for i, line in enumerate(lines):
-        if re.match(rf"^{re.escape(block)}:\s*(#.*)?$", line.rstrip("\n")):
-            inside = True
-            continue
-        if inside and re.match(r"^\S", line):
-            break
-        match = re.match(rf"^(\s+){re.escape(key)}:\s*[^#\n]*", line) if inside else None
+    """Set ``key``'s value (and comment) inside the top-level ``block`` of a YAML file's lines.
+
+    A key the block does not list yet (it took its default) is added as the block's last line.
+    """
+    start = next((i for i, line in enumerate(lines) if re.match(rf"^{re.escape(block)}:\s*(#.*)?$",
+                                                                 line.rstrip("\n"))), None)
+    if start is None:
+        raise KeyError(f"{path}: no block {block!r} (written as '{block}:' on its own line) to write {key} into")
+    end = next((i for i in range(start + 1, len(lines)) if re.match(r"^\S", lines[i])), len(lines))
+    for i in range(start + 1, end):
+        match = re.match(rf"^(\s+){re.escape(key)}:\s*[^#\n]*", lines[i])
         if match:
             text = f"{match.group(1)}{key}: {value}"
             lines[i] = f"{text:<32}  # {comment}\n"
             return lines
-    raise KeyError(f"{path}: no line {block}.{key} to write the calibrated value into")
+    body = [i for i in range(start + 1, end) if lines[i].strip()]
+    indent = re.match(r"^(\s+)", lines[body[0]]).group(1) if body else "  "
+    text = f"{indent}{key}: {value}"
+    at = (body[-1] + 1) if body else start + 1
+    return lines[:at] + [f"{text:<32}  # {comment}\n"] + lines[at:]

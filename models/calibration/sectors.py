@@ -19,8 +19,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from models.calibration.abc import Prior
-from models.calibration.fit import Calibration, calibrate, save_to_sector
+from models.calibration.abc import AbcResult, Generation, Prior
+from models.calibration.fit import Calibration, calibrate, make_replayer, save_to_sector, summarise
 from models.calibration.targets import Target, filecoin_raw_power, helium_hotspots, hivemapper_contributors
 from models.params import load_scenario
 
@@ -78,7 +78,8 @@ SUPPLY_CHAIN_PRIOR = {
 FITS = {
     "wireless": FitSpec(
         "wireless", lambda sc: helium_hotspots(), ("2019-08", "2022-06"), ("2022-07", "2023-04"),
-        {**ENTRY_PRIOR, **SUPPLY_CHAIN_PRIOR, "simulation.potential_providers": (3e5, 5e6)},
+        {**ENTRY_PRIOR, **SUPPLY_CHAIN_PRIOR, "providers.order_cancellation_rate_per_year": (0.1, 50.0),
+         "simulation.potential_providers": (3e5, 5e6)},
         halving="2021-08-01"),
     "storage": FitSpec(
         "storage", lambda sc: filecoin_raw_power(STORAGE_UNIT_TIB),
@@ -101,9 +102,40 @@ def run_fit(sector: str, particles: int = 1000, generations: int = 10, seed: int
     target = spec.build_target(scenario)
     result = calibrate(scenario, target, spec.prior_box(), spec.fit, spec.check, particles=particles,
                        generations=generations, seed=seed, progress=progress)
-    if save:
-        save_to_sector(result, scenario_path or SECTORS_DIR / f"{sector}.yaml")
+    if save:  # the result first: a sector file that cannot take the values must not lose the fit
         write_result(result, RESULTS_DIR / f"{sector}.json", particles, generations, seed)
+        save_to_sector(result, scenario_path or SECTORS_DIR / f"{sector}.yaml")
+    return result
+
+
+def resummarise(sector: str, save: bool = False, scenario_path: str | Path | None = None) -> Calibration:
+    """Summarise the saved posterior of ``sector`` again (point, errors, bands) without refitting.
+
+    For a fit saved before the point estimate changed, or a sector file edited outside the fitted values.
+    The scenario is the file with the fitted parameters at their saved point (they are overridden per
+    particle anyway).
+    """
+    import datetime as dt
+
+    spec, saved = FITS[sector], read_result(sector)
+    scenario = spec.scenario(scenario_path)
+    prior = spec.prior_box()
+    names = [row["parameter"] for row in saved["posterior"]]
+    if tuple(names) != prior.names:
+        raise ValueError(f"{sector}: the saved posterior fits {names}, the fit spec {list(prior.names)}")
+    samples = np.asarray(saved["posterior_samples"], float)
+    gen = Generation(prior.to_transformed(samples), np.asarray(saved["posterior_weights"], float),
+                     np.full(len(samples), saved["errors"]["final_tolerance"]), saved["errors"]["final_tolerance"],
+                     int(saved["errors"]["simulations"]), float(saved["wall_seconds"]))
+    replayer = make_replayer(scenario, spec.build_target(scenario), prior.names, spec.fit, spec.check,
+                             saved["settings"]["seed"])
+    result = summarise(scenario, replayer, AbcResult(prior, [gen]), float(saved["wall_seconds"]),
+                       dt.date.fromisoformat(saved["fitted_on"]))
+    if save:
+        settings = saved["settings"]
+        write_result(result, RESULTS_DIR / f"{sector}.json", settings["particles"], settings["generations"],
+                     settings["seed"])
+        save_to_sector(result, scenario_path or SECTORS_DIR / f"{sector}.yaml")
     return result
 
 

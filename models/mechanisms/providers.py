@@ -44,12 +44,27 @@ def entry_hazard(expected_margin_usd_per_year, capex_usd, payback_threshold_year
     profitability through a table function that is zero without profit). Word of mouth scales it up with
     the share of the pool already engaged (Bass 1969).
     """
+    response = entry_response(expected_margin_usd_per_year, capex_usd, payback_threshold_years, steepness,
+                              log_logistic)
+    return np.maximum(max_rate_per_year * response * (1.0 + word_of_mouth * active_share), 0.0)
+
+
+def entry_response(expected_margin_usd_per_year, capex_usd, payback_threshold_years, steepness, log_logistic=0):
+    """How much entry pays, from 0 to 1: the shape of :func:`entry_hazard` without its rate and word of mouth."""
     ratio = expected_margin_usd_per_year * payback_threshold_years / np.maximum(capex_usd, 1e-12)
     positive = ratio > 0
     log_ratio = np.log(np.where(positive, ratio, 1.0))
-    response = np.where(np.asarray(log_logistic) > 0, np.where(positive, expit(steepness * log_ratio), 0.0),
-                        expit(steepness * (ratio - 1.0)))
-    return np.maximum(max_rate_per_year * response * (1.0 + word_of_mouth * active_share), 0.0)
+    return np.where(np.asarray(log_logistic) > 0, np.where(positive, expit(steepness * log_ratio), 0.0),
+                    expit(steepness * (ratio - 1.0)))
+
+
+def cancellation_hazard(response, cancellation_rate_per_year):
+    """Hazard per year at which an order still waiting for production is cancelled (Sterman 2000, ch. 18).
+
+    Orders in the supply line are cancelled when what they were placed for no longer holds: at the full
+    rate when entry would not pay at all today (``response`` 0), not at all when it pays fully (1).
+    """
+    return np.asarray(cancellation_rate_per_year) * (1.0 - np.asarray(response))
 
 
 def margin_average(previous_average, margin_usd, dt_days, weight):

@@ -67,6 +67,7 @@ def initial_supply_state(P: dict, structure, s: dict) -> dict:
         "expected_price": np.repeat(s["price"][..., None], T, axis=-1),
         "mean_expected_price": s["price"].copy(),
         "emission_reward": zeros.copy(), "orders": zeros.copy(), "arrivals": zeros.copy(), "exits": zeros.copy(),
+        "cancelled": zeros.copy(),
         "lead_time_days": P["providers.lead_time_days"] + zeros,
         "production_capacity": P["providers.production_units_per_day"] + zeros,
     }
@@ -204,9 +205,15 @@ def providers_move(P, structure, s, exo_t, step):
         _col(P["providers.entry_steepness"], margin), _col(P["providers.entry_max_rate_per_year"], margin),
         _col(P["providers.word_of_mouth"], margin), _col((n_active + pipeline) / pool, margin),
         _col(P["providers.entry_response_code"], margin))
+    response = providers.entry_response(
+        margin, capital, _col(P["providers.payback_threshold_years"], margin),
+        _col(P["providers.entry_steepness"], margin), _col(P["providers.entry_response_code"], margin))
+    cancelled = s["backlog"] * timebase.probability_per_step(
+        providers.cancellation_hazard(response, _col(P["providers.order_cancellation_rate_per_year"], margin)), dt)
+    # cancelled orders rejoin the pool from the next step (the ABM's cancelled providers are not idle this step)
     remaining = np.maximum(pool[..., None] * P["types.mass"] - active.sum(axis=-1) - pipeline_by_type, 0.0)
     orders = timebase.probability_per_step(hazard, dt) * remaining
-    backlog = s["backlog"] + orders
+    backlog = s["backlog"] - cancelled + orders
     queued = backlog.sum(axis=-1)
     capacity = supply_chain.adjust_capacity(
         s["production_capacity"], queued, P["providers.production_units_per_day"],
@@ -265,5 +272,6 @@ def providers_move(P, structure, s, exo_t, step):
         **s2, **new_slots, "expected_price": expected, "mean_expected_price": (P["types.mass"] * expected).sum(axis=-1),
         "backlog": backlog, "pending": pending,
         "orders": orders.sum(axis=-1), "arrivals": arrivals.sum(axis=-1), "exits": leavers.sum(axis=(-2, -1)),
+        "cancelled": cancelled.sum(axis=-1),
         "lead_time_days": lead_days, "production_capacity": capacity,
     }
