@@ -248,7 +248,8 @@ def falling_after_boom(base_scenario):
 
     scenario = with_overrides(base_scenario, {
         "simulation.start_date": "2021-01-01", "providers.production_units_per_day": 0.2,
-        "providers.production_adjustment_days": 60.0, "providers.production_delivery_target_days": 30.0, "providers.entry_response": "log_logistic",
+        "providers.production_adjustment_days": 60.0, "providers.production_delivery_target_days": 30.0,
+        "providers.entry_response": "log_logistic",
         "providers.order_cancellation_rate_per_year": 12.0, "providers.payback_threshold_years": 3.0})
     dates = pd.to_datetime(["2021-01-01", "2021-05-01", "2021-05-15", "2022-01-01"])
     prices = pd.Series([0.04, 0.4, 0.02, 0.02], index=dates)  # a boom, then a crash while orders wait
