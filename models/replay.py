@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from models.history_parsing import parse_numbers
 from models.params import ParameterError, Scenario, with_overrides
 
 DATE_COLUMNS = ("date", "snapped_at", "month", "day", "time", "timestamp")
@@ -76,8 +77,10 @@ def read_price_csv(path: str | Path, date_column: str | None = None, price_colum
         raise ReplayInputError(f"{path}: column {date_col!r} row {row + 2}: {raw[date_col].iloc[row]!r} is not a date")
     if getattr(dates.dt, "tz", None) is not None:
         dates = dates.dt.tz_localize(None)
-    cleaned = raw[price_col].astype(str).str.replace(r"[$,\s]", "", regex=True)
-    price = pd.to_numeric(cleaned, errors="coerce")
+    try:  # the spreadsheet number rules of the shipped history ("$1,200.5")
+        price = parse_numbers(raw[price_col], path, price_col, "number")
+    except ValueError as exc:
+        raise ReplayInputError(str(exc)) from None
     bad = ~(np.isfinite(price) & (price > 0))
     if bad.any():
         row = int(bad.to_numpy().argmax())
