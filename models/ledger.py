@@ -271,7 +271,7 @@ def outside_holders_trade(s: dict, P: dict, exo_t: dict) -> dict:
                                      floating_supply(s))
     # in a replayed history the series is the wider market's valuation: the float trades toward it
     replayed = exo_t["target_price_usd"]
-    value = np.where(np.isnan(replayed), value, np.where(np.isnan(replayed), 0.0, replayed))
+    value = np.where(np.isnan(replayed), value, replayed)
     target = market.partial_adjustment_target(p, value, P["step.float_weight"])
     d_tok, d_usd, x, y = amm.trade_toward_price(s["amm_tokens"], s["amm_usd"], target, P["market.fee"],
                                                 s["float_tokens"], np.inf)
@@ -344,7 +344,7 @@ def apply_market_shocks(s: dict, P: dict, exo_t: dict, prev_target_rel) -> dict:
     anchor = np.where(on_relative & np.isnan(prev_target_rel), amm.price(x, y), s["path_anchor_price"])
     target = np.where(on_relative, anchor * np.where(on_relative, rel, 1.0), amm.price(x, y))
     on_usd = ~np.isnan(usd)
-    target = np.where(on_usd, np.where(on_usd, usd, 1.0), target)
+    target = np.where(on_usd, usd, target)
     on_path = on_relative | on_usd
     # the arbitrageur sells from its inventory and buys with USD brought from outside the model
     # off the path the arbitrageur has nothing to do: no budget, so no rounding dust either

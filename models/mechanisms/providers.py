@@ -46,6 +46,11 @@ def entry_hazard(expected_margin_usd_per_year, capex_usd, payback_threshold_year
     """
     response = entry_response(expected_margin_usd_per_year, capex_usd, payback_threshold_years, steepness,
                               log_logistic)
+    return hazard_from_response(response, max_rate_per_year, word_of_mouth, active_share)
+
+
+def hazard_from_response(response, max_rate_per_year, word_of_mouth, active_share):
+    """Entry hazard per year from :func:`entry_response`: the maximum rate, scaled by word of mouth (Bass 1969)."""
     return np.maximum(max_rate_per_year * response * (1.0 + word_of_mouth * active_share), 0.0)
 
 

@@ -200,14 +200,13 @@ def providers_move(P, structure, s, exo_t, step):
     margin, capital, lead_days, _ = entry_valuation(P, structure, s, step, expected, type_opex(P, exo_t), n_active,
                                                     pipeline, s["backlog"].sum(axis=-1))
     pool = P["simulation.potential_providers"]
-    hazard = providers.entry_hazard(
-        margin, capital, _col(P["providers.payback_threshold_years"], margin),
-        _col(P["providers.entry_steepness"], margin), _col(P["providers.entry_max_rate_per_year"], margin),
-        _col(P["providers.word_of_mouth"], margin), _col((n_active + pipeline) / pool, margin),
-        _col(P["providers.entry_response_code"], margin))
+    # one valuation serves entry (the hazard) and the backlog (cancellations)
     response = providers.entry_response(
         margin, capital, _col(P["providers.payback_threshold_years"], margin),
         _col(P["providers.entry_steepness"], margin), _col(P["providers.entry_response_code"], margin))
+    hazard = providers.hazard_from_response(
+        response, _col(P["providers.entry_max_rate_per_year"], margin), _col(P["providers.word_of_mouth"], margin),
+        _col((n_active + pipeline) / pool, margin))
     cancelled = s["backlog"] * timebase.probability_per_step(
         providers.cancellation_hazard(response, _col(P["providers.order_cancellation_rate_per_year"], margin)), dt)
     # cancelled orders rejoin the pool from the next step (the ABM's cancelled providers are not idle this step)
