@@ -124,8 +124,10 @@ def cmd_run(args: argparse.Namespace) -> int:
         f"{scenario.simulation.steps} steps]{where}\n"
         f"  final price {_fmt(headline['final_price'], '.4g')} USD, "
         f"providers {_fmt(headline['final_providers'], '.1f')}, users {_fmt(headline['final_users'], '.1f')}\n"
-        f"  regime (providers): {headline['regime']}, trough {_fmt(headline['trough'], '.2f')} of the step-"
-        f"{headline['pre_shock_step']} level"
+        f"  regime (providers against the unshocked twin): {headline['regime']}, trough "
+        f"{_fmt(headline['trough'], '.2f')} of the twin, final {_fmt(headline['final_ratio'], '.2f')}\n"
+        f"  regime (providers against the step-{headline['pre_shock_step']} level): {headline['regime_absolute']}, "
+        f"trough {_fmt(headline['trough_absolute'], '.2f')}"
     )
     for outcome in headline["shocks"]:
         if outcome["achieved"] is not None and outcome["type"] == "price_crash":
@@ -171,7 +173,7 @@ def cmd_replay(args: argparse.Namespace) -> int:
     except (ParameterError, runs.OutputError) as exc:
         _error(str(exc))
         return EXIT_USAGE
-    frame, headline, seconds = runs.compute(replayed, args.engine)
+    frame, headline, seconds = runs.compute(replayed, args.engine, twin=False)
     frame = replay.with_dates(frame, replayed)
     gap = replay.path_gap(frame, prices)
     extra = {"replay": {"price_file": str(args.price), "start": str(frame["date"].iloc[0].date()),

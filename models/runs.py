@@ -58,17 +58,35 @@ def with_steps(scenario: Scenario, steps: int | None, source: str) -> Scenario:
         raise ParameterError(f"{source}: --steps {steps}: {str(exc).replace('<overrides>: ', '')}") from None
 
 
-def compute(scenario: Scenario, engine: str, point: int = 0, replicate: int = 0) -> tuple[pd.DataFrame, dict, float]:
-    """Run once; ``(frame, headline metrics, seconds)``. The root seed is ``scenario.simulation.seed``."""
-    from models import engines
+def compute(scenario: Scenario, engine: str, point: int = 0, replicate: int = 0,
+            twin: bool = True) -> tuple[pd.DataFrame, dict, float]:
+    """Run once; ``(frame, headline metrics, seconds)``. The root seed is ``scenario.simulation.seed``.
+
+    With ``twin`` (the default) a shocked scenario is run a second time without its shock and the metrics
+    are judged against that twin (``models.analysis.twins.summarise_pair``; ``seconds`` covers both runs).
+    Without it (a replay, whose "shock" is the history itself) only the absolute metrics are reported, under
+    their ``_absolute`` names.
+    """
     from models.analysis.regimes import realised_shock_starts, reference_step, summarise_run
     from models.analysis.shocks import shock_outcomes
+    from models.analysis.twin_runs import run_pairs, summarise
+    from models.analysis.twins import absolute_names
 
     started = time.perf_counter()
-    frame = engines.run(scenario, engine, point=point, replicate=replicate)
-    seconds = time.perf_counter() - started
+    if twin:
+        (pair,) = run_pairs([scenario], [(point, replicate)], engine)
+        frame = pair.frame
+        seconds = time.perf_counter() - started
+        results = summarise(pair, scenario, point, replicate)
+    else:
+        from models import engines
+
+        frame = engines.run(scenario, engine, point=point, replicate=replicate).drop(columns=["run"])
+        seconds = time.perf_counter() - started
+        starts = realised_shock_starts(scenario, point=point, replicate=replicate)
+        results = absolute_names(summarise_run(frame, scenario, min(starts) if starts else reference_step(scenario),
+                                               starts))
     starts = realised_shock_starts(scenario, point=point, replicate=replicate)
-    results = summarise_run(frame, scenario, min(starts) if starts else reference_step(scenario), starts)
     outcomes = shock_outcomes(frame, scenario, starts)
     results["shocks"] = outcomes
     results["warnings"] = [o["warning"] for o in outcomes if o["warning"]]

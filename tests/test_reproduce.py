@@ -79,4 +79,6 @@ def test_abm_run_whose_providers_die_before_the_reference_step(tmp_path):
     assert result.returncode == 0, result.stderr
     frame = pd.read_parquet(tmp_path / "out" / "timeseries.parquet")
     assert frame.loc[frame.step == 52, "providers"].item() == 0  # dead before the reference step (day 364)
-    assert json.loads((tmp_path / "out" / "summary.json").read_text())["results"]["regime"] == "collapse"
+    results = json.loads((tmp_path / "out" / "summary.json").read_text())["results"]
+    assert results["regime_absolute"] == "collapse"
+    assert results["regime"] == "stall"  # no shock: the run is its own twin, so never a collapse against it

@@ -266,43 +266,37 @@ def run_replicates(scenario, engine: str = "batch", replicates: int = 10, steps:
     """Monte Carlo replicates of one scenario and one summary row per replicate.
 
     Replicate ``r`` is child ``(0, r)`` of the root seed, as in sweeps, so results do not depend on how
-    many replicates are run. The batched engine steps all replicates at once.
+    many replicates are run. The batched engine steps all replicates, and their unshocked twins, at once.
 
     Args:
         scenario: validated ``models.params.Scenario``.
         engine: ``abm``, ``cadcad`` or ``batch``.
-        replicates: number of runs.
+        replicates: number of runs (each with its twin when the scenario has a shock).
         steps: horizon override.
         seed: root seed (defaults to ``scenario.simulation.seed``).
 
     Returns:
         ``(frame, summary)``: the tidy time series with ``run`` = replicate and ``scenario`` columns,
-        and one row of :func:`summarise_run` metrics per replicate.
+        and one row per replicate of twin-relative metrics with the absolute ones beside them
+        (``models.analysis.twins.summarise_pair``).
     """
-    from models import engines
+    from models.analysis.twin_runs import run_pairs, summarise
 
     if steps is not None:
         sim = scenario.simulation.model_copy(update={"steps": int(steps)})
         scenario = scenario.model_copy(update={"simulation": sim})
     root = scenario.simulation.seed if seed is None else seed
+    if root != scenario.simulation.seed:
+        scenario = scenario.model_copy(update={"simulation": scenario.simulation.model_copy(update={"seed": root})})
+    keys = [(0, r) for r in range(replicates)]
     if engine == "batch":
-        from models.exogenous import run_seed_sequence, sample_exogenous
-        from models.sd.batch import run_batch
-
-        exos = [sample_exogenous(scenario, run_seed_sequence(root, 0, r)) for r in range(replicates)]
-        frame = run_batch([scenario] * replicates, exos, run_ids=np.arange(replicates))
+        pairs = run_pairs([scenario] * replicates, keys)
     else:
-        parts = []
-        for r in range(replicates):
-            part = engines.run(scenario, engine, seed=root, replicate=r)
-            parts.append(part.assign(run=r))
-        frame = pd.concat(parts, ignore_index=True)
-    rows = []
-    for r, run_frame in frame.groupby("run", sort=True):
-        start = pre_shock_step(scenario, seed=root, replicate=int(r))
-        rows.append({"run": int(r), **summarise_run(run_frame, scenario, start)})
+        pairs = [run_pairs([scenario], [key], engine)[0] for key in keys]
+    frame = pd.concat([p.frame.assign(run=r) for r, p in enumerate(pairs)], ignore_index=True)
+    frame = frame[["run", *[c for c in frame.columns if c != "run"]]]
+    summary = pd.DataFrame([{"run": r, **summarise(p, scenario, 0, r)} for r, p in enumerate(pairs)])
     frame.insert(0, "scenario", scenario.name)
-    summary = pd.DataFrame(rows)
     summary.insert(0, "scenario", scenario.name)
     return frame, summary
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from models.mechanisms.shocks import duration_steps
+from models.mechanisms.shocks import duration_steps, path_values
 
 SHORTFALL_TOLERANCE = 1e-6  # achieved drop may fall this far short of the target from rounding alone
 PATH_TOLERANCE = 0.01  # a replayed price more than 1% (in logs) off its path counts as a miss
@@ -36,7 +36,10 @@ def shock_outcomes(frame: pd.DataFrame, scenario, starts) -> list[dict]:
     for i, (shock, start) in enumerate(zip(scenario.shocks, starts, strict=True)):
         record = {"shock": i, "type": shock.type, "actor": shock.actor_name or None, "start_step": int(start),
                   "target": float(shock.size), "achieved": float(shock.size), "warning": None}
-        window = _window(frame, start, duration_steps(shock, dt))
+        # a path acts on every step its values cover, whatever duration_days says (models.mechanisms.shocks)
+        span = len(path_values(shock, int(frame["step"].max()) + 1, dt)) if shock.type == "price_path" \
+            else duration_steps(shock, dt)
+        window = _window(frame, start, span)
         if shock.type == "price_crash":
             achieved = float(1.0 - np.prod(1.0 - window["crash_achieved"].to_numpy())) if len(window) else 0.0
             record["achieved"] = achieved

@@ -30,7 +30,7 @@ from models.experiments.cluster import (
     preflight,
 )
 from models.experiments.spec import SweepSpec, base_scenario, load_sweep, points
-from models.experiments.store import MixedModelError, SweepStore, headline, run_id, scenario_hash
+from models.experiments.store import MixedModelError, SweepStore, run_id, scenario_hash
 from models.io import STORAGE_ERRNOS
 
 # Swept paths that change a run's array shapes: batched runs must agree on these.
@@ -59,48 +59,50 @@ class SweepInterrupted(RuntimeError):
         self.exit_code = exit_code
 
 
-def run_row(task: tuple, scenario, frame, engine: str, keep: str, seconds: float) -> tuple[dict, Any]:
-    """Summary row and (optionally) the time series to store for one run."""
-    from models.analysis.regimes import realised_shock_starts, reference_step
+def run_row(task: tuple, scenario, pair, engine: str, keep: str, seconds: float) -> tuple[dict, Any]:
+    """Summary row and (optionally) the time series to store for one run and its twin.
+
+    The row holds the twin-relative metrics and the absolute ones (``models.analysis.twins.summarise_pair``);
+    a stored time series carries ``twin_<column>`` beside the main columns
+    (``models.analysis.twin_runs.TWIN_COLUMNS``).
+    """
+    from models.analysis.twin_runs import summarise, with_twin_columns
     from models.exogenous import run_seed_int, run_seed_sequence
 
     rid, point, replicate, params = task
     root = scenario.simulation.seed
-    frame = frame.drop(columns=["run"], errors="ignore").reset_index(drop=True)
-    starts = realised_shock_starts(scenario, seed=root, point=point, replicate=replicate)
-    shock = min(starts) if starts else reference_step(scenario)
     row = {
         "run_id": rid, "point": point, "replicate": replicate, "root_seed": root,
         "seed": run_seed_int(run_seed_sequence(root, point, replicate)),
         "engine": engine, "steps": scenario.simulation.steps, **params,
-        **headline(frame, scenario, shock, starts), "runtime_seconds": round(seconds, 6),
+        **summarise(pair, scenario, point, replicate), "runtime_seconds": round(seconds, 6),
     }
     series = None
     if keep == "timeseries":
+        frame = with_twin_columns(pair)
         keys = {"run": rid, "point": point, "replicate": replicate, **params}
         series = frame.assign(**keys)[[*keys, *frame.columns]]
     return row, series
 
 
 def compute_runs(tasks: list[tuple], scenarios: list, engine: str) -> list[tuple[Any, float, str | None]]:
-    """Run every task; ``(frame or None, seconds per run, error or None)`` per task, in order.
+    """Run every task and its twin; ``(Pair or None, seconds per run, error or None)`` per task, in order.
 
-    The batch engine steps the runs of one array structure together; cadCAD and the ABM run one by one.
+    The batch engine steps the runs of one array structure, and their twins, together; cadCAD and the ABM
+    run one by one (``models.analysis.twin_runs.run_pairs``).
     """
-    from models import engines
+    from models.analysis.twin_runs import run_pairs
 
     results: list[tuple[Any, float, str | None]] = [(None, 0.0, None)] * len(tasks)
     if engine != "batch":
         for k, (task, sc) in enumerate(zip(tasks, scenarios, strict=True)):
             started = time.perf_counter()
             try:
-                frame = engines.run(sc, engine, seed=sc.simulation.seed, point=task[1], replicate=task[2])
-                results[k] = (frame, time.perf_counter() - started, None)
+                (pair,) = run_pairs([sc], [(task[1], task[2])], engine)
+                results[k] = (pair, time.perf_counter() - started, None)
             except Exception as exc:  # noqa: BLE001 - reported per run, the sweep continues
                 results[k] = (None, 0.0, f"{type(exc).__name__}: {exc}")
         return results
-    from models.exogenous import run_seed_sequence, sample_exogenous
-    from models.sd.batch import run_batch
     from models.sd.compile import structure_of
 
     groups: dict[Any, list[int]] = {}
@@ -109,16 +111,14 @@ def compute_runs(tasks: list[tuple], scenarios: list, engine: str) -> list[tuple
     for members in groups.values():
         started = time.perf_counter()
         try:
-            exos = [sample_exogenous(scenarios[k], run_seed_sequence(scenarios[k].simulation.seed, tasks[k][1],
-                                                                     tasks[k][2])) for k in members]
-            frame = run_batch([scenarios[k] for k in members], exos, run_ids=list(range(len(members))))
+            pairs = run_pairs([scenarios[k] for k in members], [(tasks[k][1], tasks[k][2]) for k in members])
         except Exception as exc:  # noqa: BLE001
             for k in members:
                 results[k] = (None, 0.0, f"{type(exc).__name__}: {exc}")
             continue
         seconds = (time.perf_counter() - started) / len(members)
-        for j, (_, part) in enumerate(frame.groupby("run", sort=True)):
-            results[members[j]] = (part, seconds, None)
+        for k, pair in zip(members, pairs, strict=True):
+            results[k] = (pair, seconds, None)
     return results
 
 
@@ -144,13 +144,13 @@ def execute_chunk(tasks: list[tuple], base: dict, meta: dict, store_root: str) -
     base_scenario_ = Scenario.model_validate(base)
     scenarios = [with_overrides(base_scenario_, t[3]) for t in tasks]
     status: list[tuple[str, str | None, bool]] = []
-    for task, sc, (frame, seconds, error) in zip(tasks, scenarios, compute_runs(tasks, scenarios, meta["engine"]),
-                                                 strict=True):
+    for task, sc, (pair, seconds, error) in zip(tasks, scenarios, compute_runs(tasks, scenarios, meta["engine"]),
+                                                strict=True):
         if error is not None:
             status.append((task[0], error, False))
             continue
         try:
-            row, series = run_row(task, sc, frame, meta["engine"], meta["keep"], seconds)
+            row, series = run_row(task, sc, pair, meta["engine"], meta["keep"], seconds)
             store.write_run(task[0], row, series, meta["model"])
         except OSError as exc:
             status.append((task[0], f"{type(exc).__name__}: {exc}", exc.errno in STORAGE_ERRNOS))

@@ -83,13 +83,6 @@ def scenario_hash(scenario) -> str:
     return hashlib.sha256(canonical_json(scenario.model_dump(mode="json")).encode()).hexdigest()
 
 
-def headline(frame: pd.DataFrame, scenario, shock_start: int | None, shock_starts=None) -> dict[str, Any]:
-    """Headline metrics of one run (``models.analysis.regimes.summarise_run``)."""
-    from models.analysis.regimes import summarise_run
-
-    return summarise_run(frame, scenario, shock_start, shock_starts)
-
-
 def _record_hash(record: dict[str, Any]) -> str:
     return sha256_bytes(canonical_json({k: v for k, v in record.items() if k != "sha256"}).encode())
 
