@@ -201,7 +201,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     from models.experiments.spec import load_sweep, points
 
     try:
-        spec = load_sweep(args.spec, force=args.force)
+        spec = load_sweep(args.spec, force=args.force, quick=args.quick)
         address = args.scheduler or os.environ.get("DASK_SCHEDULER_ADDRESS")
         if address:
             check_scheduler_address(address)
@@ -297,6 +297,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="resume even if stored runs were computed by other model code")
     p.add_argument("--force", action="store_true",
                    help="run sweeps above the size limit and skip the free-space check")
+    p.add_argument("--quick", action="store_true",
+                   help="run the spec's quick block instead (fewer points and replicates; results in <name>-quick/)")
     p.set_defaults(func=cmd_sweep)
 
     p = sub.add_parser("report", help="execute the notebooks and write an HTML site")

@@ -146,7 +146,7 @@ def sweep_run(spec_path: str | Path, point: int, replicate: int) -> tuple[Scenar
         ParameterError: invalid spec, or a point/replicate outside the sweep.
     """
     from models.experiments.runner import plan
-    from models.experiments.spec import load_sweep
+    from models.experiments.spec import load_sweep, point_scenario
 
     spec = load_sweep(spec_path, force=True)
     base, tasks = plan(spec)
@@ -157,4 +157,4 @@ def sweep_run(spec_path: str | Path, point: int, replicate: int) -> tuple[Scenar
         raise ParameterError(f"{spec_path}: --replicate {replicate}: the sweep has replicates "
                              f"0..{spec.replicates - 1}")
     task = tasks[point * spec.replicates + replicate]
-    return with_overrides(base, task[3]), spec.engine, task, {"sweep": spec.name, "run_id": task[0]}
+    return point_scenario(base, task[3]), spec.engine, task, {"sweep": spec.name, "run_id": task[0]}

@@ -53,6 +53,68 @@ class SweepResults:
                 self._summary = pd.DataFrame(rows).sort_values(["point", "replicate"]).reset_index(drop=True)
         return self._summary
 
+    @property
+    def parameters(self) -> list[str]:
+        """The swept columns of the summary: ``base`` (a sweep over several bases) and every swept path."""
+        spec = self.manifest["spec"]
+        names = ["base"] if isinstance(spec["base"], dict) else []
+        names += list(spec["parameters"])
+        for extra in spec.get("base_parameters", {}).values():
+            names += [k for k in extra if k not in names]
+        return names
+
+    def points(self, by: list[str] | None = None, column: str = "regime", **kwargs) -> pd.DataFrame:
+        """Per parameter point (or group of ``by``): regime shares and medians with intervals.
+
+        See ``models.analysis.points.point_table`` (Wilson intervals for shares, bootstrap for medians).
+        """
+        from models.analysis.points import point_table
+
+        return point_table(self.summary, by or self.parameters, column=column, **kwargs)
+
+    def critical_values(self, parameter: str, by: list[str], **kwargs) -> pd.DataFrame:
+        """Where P(collapse) crosses 50% along ``parameter`` within each group of ``by``.
+
+        See ``models.analysis.points.critical_values`` (logistic fit over runs, bootstrap interval).
+        """
+        from models.analysis.points import critical_values
+
+        return critical_values(self.summary, parameter, by, **kwargs)
+
+    def rerun(self, run_ids, columns=None) -> pd.DataFrame:
+        """Recompute stored runs with their twins (the same numbers the sweep computed) on the batch engine.
+
+        A sweep that keeps only summaries can still show the paths of chosen runs (representative
+        trajectories): each run is rebuilt from the manifest's base scenarios and the row's parameters and
+        seed key, and stepped again with its twin.
+
+        Returns:
+            Tidy frame: ``run_id`` and the swept parameters, then the run's columns and ``twin_<column>`` for
+            ``models.analysis.twin_runs.TWIN_COLUMNS``.
+        """
+        from models.analysis.twin_runs import run_pairs, with_twin_columns
+        from models.experiments.spec import point_scenario
+        from models.params import Scenario
+
+        manifest = self.manifest
+        if "base_scenarios" in manifest:
+            scenarios = {k: Scenario.model_validate(v) for k, v in manifest["base_scenarios"].items()}
+        else:
+            scenarios = {None: Scenario.model_validate(manifest["base_scenario"])}
+        rows = self.summary.set_index("run_id").loc[list(run_ids)]
+        params = self.parameters
+        out = []
+        for rid, row in rows.iterrows():
+            values = {p: (v.item() if hasattr(v, "item") else v) for p, v in row[params].items() if pd.notna(v)}
+            scenario = point_scenario(scenarios, values)
+            (pair,) = run_pairs([scenario], [(int(row["point"]), int(row["replicate"]))], manifest["engine"])
+            frame = with_twin_columns(pair)
+            frame = frame if columns is None else frame[["step", *columns, *[f"twin_{c}" for c in columns
+                                                                           if f"twin_{c}" in frame]]]
+            out.append(frame.assign(run_id=rid, **{p: row[p] for p in params}))
+        frame = pd.concat(out, ignore_index=True)
+        return frame[["run_id", *params, *[c for c in frame.columns if c not in ("run_id", *params)]]]
+
     def dataset(self):
         """A ``pyarrow.dataset.Dataset`` over the time series of the runs in the summary.
 

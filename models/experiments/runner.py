@@ -16,6 +16,7 @@ recomputed; runs of another model version are never mixed in silently; the manif
 
 from __future__ import annotations
 
+import hashlib
 import math
 import time
 from pathlib import Path
@@ -29,12 +30,12 @@ from models.experiments.cluster import (
     open_client,
     preflight,
 )
-from models.experiments.spec import SweepSpec, base_scenario, load_sweep, points
+from models.experiments.spec import SweepSpec, base_scenarios, canonical_json, load_sweep, points
 from models.experiments.store import MixedModelError, SweepStore, run_id, scenario_hash
 from models.io import STORAGE_ERRNOS
 
 # Swept paths that change a run's array shapes: batched runs must agree on these.
-STRUCTURAL_PREFIXES = ("simulation.steps", "simulation.cost_cohorts", "simulation.dt_days",
+STRUCTURAL_PREFIXES = ("base", "simulation.steps", "simulation.cost_cohorts", "simulation.dt_days",
                        "providers.lead_time_days", "vesting.allocations", "simulation.patience_cohorts",
                        "simulation.expectation_cohorts", "simulation.vintage", "stake.unbonding_days")
 MAX_CHUNK = 250
@@ -127,7 +128,8 @@ def execute_chunk(tasks: list[tuple], base: dict, meta: dict, store_root: str) -
 
     Args:
         tasks: ``(run_id, point, replicate, {path: value})`` tuples.
-        base: the base scenario as JSON data (fixed overrides applied); plain data survives worker loss.
+        base: label -> base scenario as JSON data (fixed overrides applied; label ``""`` for a sweep over one
+            base); plain data survives worker loss.
         meta: ``engine``, ``keep`` and ``model`` (the client's :func:`models.io.model_version`).
         store_root: the sweep directory, absolute.
 
@@ -135,14 +137,15 @@ def execute_chunk(tasks: list[tuple], base: dict, meta: dict, store_root: str) -
         ``(run_id, error message or None, storage_fault)`` per run; ``storage_fault`` marks a full or
         read-only disk, which stops the sweep.
     """
+    from models.experiments.spec import point_scenario
     from models.io import model_code_hash
-    from models.params import Scenario, with_overrides
+    from models.params import Scenario
 
     if model_code_hash() != meta["model"]["code_hash"]:
         return [(t[0], "this worker runs different model code than the client", False) for t in tasks]
     store = SweepStore(store_root)
-    base_scenario_ = Scenario.model_validate(base)
-    scenarios = [with_overrides(base_scenario_, t[3]) for t in tasks]
+    scenarios_ = {label or None: Scenario.model_validate(data) for label, data in base.items()}
+    scenarios = [point_scenario(scenarios_, t[3]) for t in tasks]
     status: list[tuple[str, str | None, bool]] = []
     for task, sc, (pair, seconds, error) in zip(tasks, scenarios, compute_runs(tasks, scenarios, meta["engine"]),
                                                 strict=True):
@@ -178,15 +181,21 @@ def _chunks(pending: list[tuple], engine: str, n_workers: int) -> list[list[tupl
 
 
 def plan(spec: SweepSpec):
-    """The base scenario and every run of a spec as ``(run_id, point, replicate, params)``, in order."""
-    base = base_scenario(spec)
-    base_hash = scenario_hash(base)
-    steps = base.simulation.steps
+    """The base scenarios and every run of a spec, in order.
+
+    Returns:
+        ``(bases, tasks)``: label -> base scenario (``{None: ...}`` for a sweep over one), and one
+        ``(run_id, point, replicate, params)`` per run.
+    """
+    bases_ = base_scenarios(spec)
+    base_hash = scenario_hash(bases_[None]) if None in bases_ else \
+        hashlib.sha256(canonical_json({k: scenario_hash(v) for k, v in bases_.items()}).encode()).hexdigest()
+    steps = next(iter(bases_.values())).simulation.steps
     tasks = [
         (run_id(p, r, spec.engine, spec.seed, steps, i, base_hash), i, r, p)
         for i, p in enumerate(points(spec)) for r in range(spec.replicates)
     ]
-    return base, tasks
+    return bases_, tasks
 
 
 def bytes_needed(spec: SweepSpec, runs: int, steps: int) -> int:
@@ -201,7 +210,7 @@ def bytes_needed(spec: SweepSpec, runs: int, steps: int) -> int:
 
 def run_sweep(spec: SweepSpec | str | Path, workers: int | None = None, scheduler: str | None = None,
               out: str | Path = "results", resume: bool = True, progress: bool = True,
-              allow_mixed: bool = False, force: bool = False) -> Path:
+              allow_mixed: bool = False, force: bool = False, quick: bool = False) -> Path:
     """Run every missing run of a sweep and rebuild its summary table.
 
     Args:
@@ -213,6 +222,7 @@ def run_sweep(spec: SweepSpec | str | Path, workers: int | None = None, schedule
         progress: show a tqdm progress bar.
         allow_mixed: resume even when stored runs come from other model code.
         force: run sweeps above the size limit and skip the free-space check.
+        quick: run the spec's quick mode (a YAML path only: ``load_sweep(..., quick=True)``).
 
     Returns:
         The sweep directory ``<out>/<name>``.
@@ -227,13 +237,14 @@ def run_sweep(spec: SweepSpec | str | Path, workers: int | None = None, schedule
     from models.io import model_version
 
     if not isinstance(spec, SweepSpec):
-        spec = load_sweep(spec, force=force)
+        spec = load_sweep(spec, force=force, quick=quick)
     base, tasks = plan(spec)
     out = Path(out).expanduser().resolve()
     store = SweepStore(out / spec.name)
     # runs already stored need no new space (verified later; a resume after a full disk must fit what is left)
     stored = sum((store.runs / f"{t[0]}.json").is_file() for t in tasks) if resume else 0
-    preflight(out, store.root, bytes_needed(spec, len(tasks) - stored, base.simulation.steps), force)
+    steps = next(iter(base.values())).simulation.steps
+    preflight(out, store.root, bytes_needed(spec, len(tasks) - stored, steps), force)
     store.check_usable()
     if store.lock().held():  # refuse before starting a cluster (acquire raises StoreLocked with the holder)
         store.lock().acquire()
@@ -266,7 +277,9 @@ def run_sweep(spec: SweepSpec | str | Path, workers: int | None = None, schedule
         manifest = {
             "name": spec.name, "spec": spec.model_dump(mode="json"), "spec_hash": spec.spec_hash(),
             "root_seed": spec.seed, "engine": spec.engine, "points": len(tasks) // spec.replicates,
-            "replicates": spec.replicates, "runs": len(tasks), "base_scenario": base.model_dump(mode="json"),
+            "replicates": spec.replicates, "runs": len(tasks),
+            **({"base_scenario": base[None].model_dump(mode="json")} if None in base else
+               {"base_scenarios": {k: v.model_dump(mode="json") for k, v in base.items()}}),
             "seeding": "numpy.random.SeedSequence(entropy=simulation.seed, spawn_key=(point, replicate))",
             "model": model, "stale_lock": lock.stale, "quarantined": scan.quarantined,
         }
@@ -325,7 +338,7 @@ def _execute(client, pending, base, spec: SweepSpec, store: SweepStore, meta: di
     n_workers = max(1, len(client.scheduler_info(n_workers=-1)["workers"]))
     chunks = _chunks(pending, spec.engine, n_workers)
     window = 2 * n_workers + 2
-    base_data = base.model_dump(mode="json")
+    base_data = {label or "": sc.model_dump(mode="json") for label, sc in base.items()}
     todo = iter(chunks)
     futures = []
 

@@ -59,6 +59,7 @@ from models.params import (
 )
 
 SAMPLERS = ("grid", "zip", "latin_hypercube", "sobol")
+BASE_KEY = "base"  # the summary column that names a run's base scenario in a sweep over several
 MAX_SWEEP_RUNS = 1_000_000
 MAX_SAMPLES = 10**9
 _NON_FINITE_TEXT = {"inf", "infinity", "nan"}
@@ -111,11 +112,32 @@ class ParameterRange(Frozen):
         return [float(v) for v in x]
 
 
+class QuickMode(Frozen):
+    """A smaller version of a sweep for a fast check (``depin sweep --quick``; results go to ``<name>-quick``).
+
+    Every field given replaces the sweep's own; ``parameters`` and ``base_parameters`` replace the ranges of
+    the parameters they name (a parameter left out keeps the sweep's range).
+    """
+
+    parameters: dict[str, ParameterRange] = Field(default_factory=dict, description="Ranges replaced in quick mode.")
+    base_parameters: dict[SafeName, dict[str, ParameterRange]] = Field(
+        default_factory=dict, description="Per-base ranges replaced in quick mode.")
+    samples: Int | None = Field(None, ge=1, le=MAX_SAMPLES, description="Points (latin_hypercube, sobol).")
+    replicates: Int | None = Field(None, ge=1, le=MAX_SWEEP_RUNS, description="Replicates per point.")
+    steps: Int | None = Field(None, ge=1, description="Horizon, steps.")
+
+
 class SweepSpec(Frozen):
     """A parameter sweep (see the module docstring for the YAML form)."""
 
     name: SafeName = Field(description="Sweep name; results go to <out>/<name>/ (never a path).")
-    base: str = Field(description="Base scenario YAML, relative to the sweep file (absolute once loaded).")
+    base: str | dict[SafeName, str] = Field(description=(
+        "Base scenario YAML, relative to the sweep file (absolute once loaded); or a mapping label -> YAML to "
+        "sweep the same parameters over several scenarios (each run's summary row names its label in `base`)."))
+    base_parameters: dict[SafeName, dict[str, ParameterRange]] = Field(default_factory=dict, description=(
+        "With several bases: label -> extra swept parameters of that base only (for example its own emission "
+        "schedules), crossed with `parameters`."))
+    quick: QuickMode | None = Field(None, description="A smaller version of the sweep (`depin sweep --quick`).")
     overrides: dict[str, Value] = Field(default_factory=dict, description="Dotted path -> value for every run.")
     parameters: dict[str, ParameterRange] = Field(description="Dotted path -> values or range.")
     sampler: Literal["grid", "zip", "latin_hypercube", "sobol"] = "grid"
@@ -131,6 +153,20 @@ class SweepSpec(Frozen):
 
     @model_validator(mode="after")
     def _check(self) -> SweepSpec:
+        labels = set(self.base) if isinstance(self.base, dict) else set()
+        if isinstance(self.base, dict) and not self.base:
+            raise field_error("base", "the mapping is empty (allowed: a YAML path, or label: path pairs)")
+        unknown = sorted(set(self.base_parameters) - labels)
+        if unknown:
+            raise field_error(f"base_parameters.{unknown[0]}", f"no base is labelled {unknown[0]!r} (allowed: "
+                              f"{', '.join(sorted(labels)) or 'base_parameters needs base: {label: path}'})")
+        for label, extra in self.base_parameters.items():
+            clash = sorted(set(extra) & set(self.parameters))
+            if clash:
+                raise field_error(f"base_parameters.{label}.{clash[0]}", "is swept in parameters already")
+        if BASE_KEY in self.parameters:
+            raise field_error(f"parameters.{BASE_KEY}", "`base` is not a scenario parameter (allowed: base: "
+                              "{label: path} to sweep over scenarios)")
         if not self.parameters:
             raise field_error("parameters", "at least one parameter is needed (allowed: dotted.path: {values: [...]} "
                               "or {low: x, high: y})")
@@ -158,6 +194,16 @@ def canonical_json(obj: Any) -> str:
     return json.dumps(obj, sort_keys=True, separators=(",", ":"), allow_nan=False)
 
 
+def bases(spec: SweepSpec) -> dict[str | None, str]:
+    """Label -> base YAML path; ``{None: path}`` for a sweep over one base."""
+    return dict(spec.base) if isinstance(spec.base, dict) else {None: spec.base}
+
+
+def base_parameters(spec: SweepSpec, label: str | None) -> dict[str, ParameterRange]:
+    """The swept parameters of base ``label``: the common ones, then its own."""
+    return {**spec.parameters, **(spec.base_parameters.get(label, {}) if label is not None else {})}
+
+
 def points(spec: SweepSpec) -> list[dict[str, Any]]:
     """The parameter points of a sweep, in a fixed order.
 
@@ -165,8 +211,16 @@ def points(spec: SweepSpec) -> list[dict[str, Any]]:
         spec: a validated sweep.
 
     Returns:
-        One ``{dotted.path: value}`` dict per point; index ``i`` is the point's seed key.
+        One ``{dotted.path: value}`` dict per point; index ``i`` is the point's seed key. A sweep over several
+        bases lists each base's points in turn, each led by ``{"base": label}``.
     """
+    if isinstance(spec.base, dict):
+        out = []
+        for label in spec.base:
+            sub = spec.model_copy(update={"base": spec.base[label], "parameters": base_parameters(spec, label),
+                                          "base_parameters": {}})
+            out.extend({BASE_KEY: label, **p} for p in points(sub))
+        return out
     names = list(spec.parameters)
     ranges = [spec.parameters[n] for n in names]
     if spec.seed is None and spec.sampler in ("latin_hypercube", "sobol"):
@@ -198,6 +252,10 @@ def expected_runs(spec: SweepSpec) -> int:
 
 
 def _point_count(spec: SweepSpec) -> int:
+    if isinstance(spec.base, dict):
+        return sum(_point_count(spec.model_copy(update={"base": path, "parameters": base_parameters(spec, label),
+                                                        "base_parameters": {}}))
+                   for label, path in spec.base.items())
     lengths = [len(r.values) if r.values is not None else 0 for r in spec.parameters.values()]
     if spec.sampler == "grid":
         return math.prod(lengths)
@@ -208,14 +266,43 @@ def _point_count(spec: SweepSpec) -> int:
     return spec.samples * (len(spec.parameters) + 2)
 
 
-def base_scenario(spec: SweepSpec) -> Scenario:
-    """The base scenario with the sweep's fixed overrides, horizon and root seed applied."""
+def base_scenario(spec: SweepSpec, label: str | None = None) -> Scenario:
+    """The base scenario (``label`` of several) with the sweep's fixed overrides, horizon and root seed applied."""
     fixed = dict(spec.overrides)
     if spec.steps is not None:
         fixed["simulation.steps"] = spec.steps
     if spec.seed is not None:
         fixed["simulation.seed"] = spec.seed
-    return with_overrides(load_scenario(spec.base), fixed)
+    path = bases(spec)[label] if isinstance(spec.base, dict) else spec.base
+    return with_overrides(load_scenario(path), fixed)
+
+
+def base_scenarios(spec: SweepSpec) -> dict[str | None, Scenario]:
+    """Label -> :func:`base_scenario` for every base (``{None: ...}`` for one)."""
+    return {label: base_scenario(spec, label) for label in bases(spec)}
+
+
+def point_scenario(bases_: dict[str | None, Scenario], params: dict[str, Any]) -> Scenario:
+    """The scenario of one point: its base (named by ``params["base"]`` when there are several) with its values."""
+    params = dict(params)
+    label = params.pop(BASE_KEY, None)
+    return with_overrides(bases_[label], params)
+
+
+def quick_spec(spec: SweepSpec) -> SweepSpec:
+    """The spec's quick mode (its ``quick`` block applied, name ``<name>-quick``), or the spec if it has none."""
+    if spec.quick is None:
+        return spec
+    q = spec.quick
+    update: dict[str, Any] = {"name": f"{spec.name}-quick", "quick": None,
+                              "parameters": {**spec.parameters, **q.parameters},
+                              "base_parameters": {label: {**spec.base_parameters.get(label, {}), **extra}
+                                                  for label, extra in {**{k: {} for k in spec.base_parameters},
+                                                                       **q.base_parameters}.items()}}
+    for field in ("samples", "replicates", "steps"):
+        if getattr(q, field) is not None:
+            update[field] = getattr(q, field)
+    return spec.model_copy(update=update)
 
 
 def _lookup(data: dict, dotted: str) -> Any:
@@ -264,19 +351,20 @@ def _root_seed(path: Path, spec: SweepSpec, file_base: Scenario) -> int:
     return spec.seed
 
 
-def load_sweep(path: str | Path, force: bool = False) -> SweepSpec:
+def load_sweep(path: str | Path, force: bool = False, quick: bool = False) -> SweepSpec:
     """Load and fully validate a sweep file.
 
-    Checks the schema, the number of runs, the base scenario, the fixed overrides, every swept path
+    Checks the schema, the number of runs, every base scenario, the fixed overrides, every swept path
     and every sampled point against the scenario schema (and the ABM's agent limit for ``engine: abm``).
     Parameters whose base value is an integer get ``integer: true``.
 
     Args:
         path: sweep YAML file.
         force: allow more than ``MAX_SWEEP_RUNS`` runs and ABM runs above ``MAX_ABM_AGENTS`` agents.
+        quick: load the spec's quick mode (:func:`quick_spec`); an error if it has no ``quick`` block.
 
     Returns:
-        The spec with ``base`` resolved to an absolute path and ``seed`` resolved to the root seed.
+        The spec with ``base`` resolved to absolute paths and ``seed`` resolved to the root seed.
 
     Raises:
         ParameterError: one line naming the file, the field path and the problem.
@@ -287,36 +375,59 @@ def load_sweep(path: str | Path, force: bool = False) -> SweepSpec:
         spec = SweepSpec.model_validate(data)
     except ValidationError as exc:
         raise ParameterError(format_validation_error(str(path), exc, SweepSpec)) from exc
+    if quick:
+        if spec.quick is None:
+            raise ParameterError(f"{path}: quick: the sweep has no quick block (allowed: quick: {{parameters: ..., "
+                                 "replicates: N, steps: N}} in the file, or run it without --quick)")
+        spec = quick_spec(spec)
+    if isinstance(spec.base, dict) and spec.seed is None:
+        raise ParameterError(f"{path}: seed: a sweep over several bases needs its own root seed (allowed: seed: N)")
     _check_size(path, spec, force)
-    base_path = _resolve_base(path, spec.base)
-    try:
-        file_base = load_scenario(base_path)
-    except ParameterError as exc:
-        raise ParameterError(f"{path}: base: {exc}") from exc
-    for key, value in spec.overrides.items():
-        _check_override(path, f"overrides.{key}", file_base, {key: value})
-    spec = spec.model_copy(update={"base": str(base_path), "seed": _root_seed(path, spec, file_base)})
-    try:
-        base = base_scenario(spec)
-    except ParameterError as exc:
-        field = "steps" if spec.steps is not None else "overrides"
-        raise ParameterError(f"{path}: {field}: {_problem(exc, field)}") from exc
-    _check_limits(path, spec, base, "base", force)
-    dumped = base.model_dump(mode="json")
-    params = {}
-    for key, rng in spec.parameters.items():
-        field = f"parameters.{key}"
-        probe = rng.values if rng.values is not None else (rng.low, rng.high)
-        for value in probe:
-            _check_limits(path, spec, _check_override(path, field, base, {key: value}), field, force)
-        if rng.values is None and isinstance(_lookup(dumped, key), int) and not rng.integer:
-            rng = rng.model_copy(update={"integer": True})
-        params[key] = rng
-    spec = spec.model_copy(update={"parameters": params})
+    resolved, file_bases = {}, {}
+    for label, rel in bases(spec).items():
+        field = "base" if label is None else f"base.{label}"
+        resolved[label] = str(_resolve_base(path, rel))
+        try:
+            file_bases[label] = load_scenario(resolved[label])
+        except ParameterError as exc:
+            raise ParameterError(f"{path}: {field}: {exc}") from exc
+        for key, value in spec.overrides.items():
+            _check_override(path, f"overrides.{key}", file_bases[label], {key: value})
+    first = next(iter(file_bases.values()))
+    spec = spec.model_copy(update={"base": resolved[None] if None in resolved else resolved,
+                                   "seed": _root_seed(path, spec, first)})
+    params: dict[str, ParameterRange] = dict(spec.parameters)
+    own: dict[str, dict[str, ParameterRange]] = {k: dict(v) for k, v in spec.base_parameters.items()}
+    for label in bases(spec):
+        try:
+            base = base_scenario(spec, label)
+        except ParameterError as exc:
+            field = "steps" if spec.steps is not None else "overrides"
+            raise ParameterError(f"{path}: {field}: {_problem(exc, field)}") from exc
+        _check_limits(path, spec, base, "base" if label is None else f"base.{label}", force)
+        dumped = base.model_dump(mode="json")
+        for key, rng in base_parameters(spec, label).items():
+            common = key in spec.parameters
+            field = f"parameters.{key}" if common else f"base_parameters.{label}.{key}"
+            probe = rng.values if rng.values is not None else (rng.low, rng.high)
+            for value in probe:
+                _check_limits(path, spec, _check_override(path, field, base, {key: value}), field, force)
+            if rng.values is None and isinstance(_lookup(dumped, key), int) and not rng.integer:
+                rng = rng.model_copy(update={"integer": True})
+            (params if common else own[label])[key] = rng
+    spec = spec.model_copy(update={"parameters": params, "base_parameters": own})
+    scenarios = base_scenarios(spec)
     for i, point in enumerate(points(spec)):
         field = f"parameters (point {i}: {point})"
-        _check_limits(path, spec, _check_override(path, field, base, point), field, force)
+        _check_limits(path, spec, _check_point(path, field, scenarios, point), field, force)
     return spec
+
+
+def _check_point(path: Path, field: str, scenarios: dict, point: dict[str, Any]) -> Scenario:
+    try:
+        return point_scenario(scenarios, point)
+    except (ParameterError, ValueError, IndexError, TypeError) as exc:
+        raise ParameterError(f"{path}: {field}: {_problem(exc, field)}") from exc
 
 
 def _check_limits(path: Path, spec: SweepSpec, scenario: Scenario, field: str, force: bool) -> None:
