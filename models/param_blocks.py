@@ -309,6 +309,11 @@ class ShockEvent(Frozen):
         (), description="price_path: price relative to the price at start, one value per path_interval_days."
     )
     path_interval_days: Float = Field(7.0, gt=0, description="price_path: days between path values.")
+    revert_after_days: NonNeg | None = Field(
+        None, description="bear_market: days after the fall is complete at which the market factor starts to climb "
+        "back; it regains the whole fall, evenly in logs, over another duration_days (None = never: the factor is a "
+        "random walk and keeps the shift). Used to ask whether the network returns when the price does."
+    )
     path_unit: Literal["relative", "usd"] = Field(
         "relative", description="price_path: `relative` = path values multiply the pool price when the path "
         "starts; `usd` = path values are target prices in USD/token (a replayed history, `depin replay`)."
@@ -324,6 +329,9 @@ class ShockEvent(Frozen):
             raise field_error("path", "price_path needs a non-empty path of prices relative to the start price")
         if self.type == "price_path" and min(self.path) <= 0:
             raise field_error("path", f"path prices must be positive, got {min(self.path):g} (allowed: > 0)")
+        if self.revert_after_days is not None and self.type != "bear_market":
+            raise field_error("revert_after_days", f"only a bear_market reverts, not {self.type} (allowed: leave it "
+                              "out)")
         if self.type not in TRADING_SHOCKS and self.inventory_tokens > 0:
             raise field_error("inventory_tokens", f"{self.type} has no trading actor (allowed: 0; only "
                               "price_crash and price_path trade)")

@@ -54,14 +54,19 @@ def notebook_title(nb) -> str | None:
     return None
 
 
-def notebook_parameters(path: Path, quick: bool) -> dict:
-    """Parameters to inject: the quick values of the names the notebook declares (or none)."""
-    if not quick:
-        return {}
+def notebook_parameters(path: Path, quick: bool, out_dir: Path | None = None) -> dict:
+    """Parameters to inject: the quick values of the names the notebook declares (or none).
+
+    A notebook that declares ``findings_path`` writes its Findings into the site being built
+    (``<out_dir>/findings.json``).
+    """
     import papermill
 
     declared = papermill.inspect_notebook(str(path))
-    return {k: v for k, v in QUICK_PARAMETERS.items() if k in declared}
+    injected = {k: v for k, v in QUICK_PARAMETERS.items() if k in declared} if quick else {}
+    if out_dir is not None and "findings_path" in declared:
+        injected["findings_path"] = str(Path(out_dir).resolve() / "findings.json")
+    return injected
 
 
 def execute_notebook(path: Path, out_dir: Path, tmp: Path, quick: bool) -> PageResult:
@@ -78,7 +83,7 @@ def execute_notebook(path: Path, out_dir: Path, tmp: Path, quick: bool) -> PageR
     error = None
     try:
         papermill.execute_notebook(
-            str(path), str(executed), parameters=notebook_parameters(path, quick), kernel_name=KERNEL,
+            str(path), str(executed), parameters=notebook_parameters(path, quick, out_dir), kernel_name=KERNEL,
             cwd=str(path.parent), progress_bar=False, log_output=False,
         )
     except Exception as exc:  # noqa: BLE001 - any failure is reported with the notebook name

@@ -516,3 +516,14 @@ def test_bear_market_factor_shift_ramps_down_and_stays():
     # two bear markets compound in logs
     both = shocks.shock_schedule([bear, bear], 10, [1, 1], 7.0)["factor_shift"]
     np.testing.assert_allclose(both, 2 * weekly)
+
+
+def test_a_reverting_bear_market_climbs_back_over_another_duration_after_its_hold():
+    bear = ShockEvent(type="bear_market", start_day=7, size=0.5, duration_days=28, revert_after_days=14)
+    shift = shocks.shock_schedule([bear], 14, [1], 7.0)["factor_shift"]
+    full = np.log(0.5)
+    # down over 4 steps, held 2 steps, back up over 4 steps, then on the twin's path again
+    np.testing.assert_allclose(shift, [0.0, full / 4, full / 2, 3 * full / 4, full, full, full, 3 * full / 4,
+                                       full / 2, full / 4, 0.0, 0.0, 0.0, 0.0], atol=1e-15)
+    with pytest.raises(ValueError, match="only a bear_market reverts"):
+        ShockEvent(type="demand_drop", start_day=7, size=0.5, revert_after_days=14)

@@ -83,3 +83,118 @@ def test_a_scenario_without_a_shock_is_never_collapse_against_its_twin(base_scen
     np.testing.assert_allclose(ratio[: step + 1], 1.0, rtol=1e-12)
     result = classify_against_twin(crash["providers"], twin["providers"], step, crash_scenario.regimes)
     assert result.trough < 1.0 and result.regime in ("stall", "recovery", "growth", "collapse")
+
+
+# --- the pipeline: pairs, summaries, per-point tables, critical values, findings ---------------------------
+
+import pandas as pd  # noqa: E402
+
+from models.analysis import points as pts  # noqa: E402
+from models.analysis.findings import Finding, holds, write_findings  # noqa: E402
+from models.analysis.regimes import run_replicates  # noqa: E402
+from models.analysis.twin_runs import run_pairs  # noqa: E402
+from models.analysis.twins import loop_gain, net_inflation_per_year, recovery_days, summarise_pair  # noqa: E402
+
+
+def test_without_a_shock_the_twin_label_never_collapses_where_the_absolute_label_does(base_scenario):
+    _, summary = run_replicates(base_scenario, "batch", replicates=12)
+    assert (summary["regime"] != "collapse").all()
+    assert (summary["final_ratio"] == 1.0).all() and (summary["permanent_loss"] == 0.0).all()
+    # the halvings make the absolute label call collapses (what issue 11 set out to remove)
+    assert (summary["regime_absolute"] == "collapse").any()
+
+
+def test_a_batched_pair_equals_the_run_and_its_twin_run_alone(crash_scenario):
+    (pair,) = run_pairs([crash_scenario], [(3, 1)])
+    alone = engines.run(crash_scenario, "batch", point=3, replicate=1).drop(columns=["run"])
+    twin = engines.run(twin_of(crash_scenario), "batch", point=3, replicate=1).drop(columns=["run"])
+    pd.testing.assert_frame_equal(pair.frame, alone)
+    pd.testing.assert_frame_equal(pair.twin, twin)
+    assert not pair.frame["price"].equals(pair.twin["price"])
+
+
+def _frames(ratio_providers, ratio_price, orders_ratio, steps=40):
+    base = pd.DataFrame({"step": np.arange(steps), "providers": 100.0, "capacity": 100.0, "users": 50.0,
+                         "price": 2.0, "orders": 4.0, "supply": 1e6 * 1.01 ** np.arange(steps),
+                         "revenue_usd": 1.0, "emission_usd": 2.0, "crash_achieved": 0.0})
+    shocked = base.copy()
+    shocked["providers"] = base["providers"] * ratio_providers
+    shocked["price"] = base["price"] * ratio_price
+    shocked["orders"] = base["orders"] * orders_ratio
+    return shocked, base
+
+
+def test_pair_metrics_on_a_constructed_v_shaped_pair(base_scenario):
+    steps, shock = 40, 10
+    dip = np.ones(steps)
+    dip[shock + 1:shock + 11] = np.linspace(0.9, 0.3, 10)  # falls to 0.3 of the twin in 10 steps
+    dip[shock + 11:] = np.minimum(0.3 + 0.1 * np.arange(1, steps - shock - 10), 1.0)  # climbs back 0.1 a step
+    price = np.where(np.arange(steps) > shock, 0.5, 1.0)
+    shocked, twin = _frames(dip, price, price ** 2)  # orders move with the square of the price
+    out = summarise_pair(shocked, twin, base_scenario, shock, ())
+    assert out["regime"] == "recovery" and out["trough"] == pytest.approx(0.3)
+    assert out["trough_step"] == shock + 10 and out["time_to_trough_days"] == pytest.approx(10 * 7.0)
+    # back at 0.8 of the twin 5 steps after the trough
+    assert out["time_to_recover_days"] == pytest.approx(15 * 7.0)
+    assert out["permanent_loss"] == pytest.approx(0.0)
+    assert out["price_drop_vs_twin"] == pytest.approx(0.5)
+    assert out["loop_gain"] == pytest.approx(2.0)
+    assert out["net_inflation_per_year"] == pytest.approx(1.01 ** (365 / 7) - 1)
+    assert out["regime_absolute"] == "recovery"
+
+
+def test_metric_conventions_at_the_edges():
+    flat = np.ones(10)
+    assert recovery_days(flat, 3, 0.8, 7.0) == 0.0  # never below: nothing to recover from
+    assert recovery_days(np.r_[np.ones(5), np.full(5, 0.5)], 3, 0.8, 7.0) is None  # not within the horizon
+    shocked, twin = _frames(flat, flat, flat, steps=10)
+    assert loop_gain(shocked, twin, 3, 5) is None  # the price did not move: no elasticity to measure
+    shocked, twin = _frames(flat, np.full(10, 0.5), np.zeros(10), steps=10)
+    assert loop_gain(shocked, twin, 3, 5) is None  # no orders at all after the shock: unbounded
+    assert net_inflation_per_year(twin.iloc[:1], 7.0) is None
+
+
+def test_point_table_shares_and_intervals():
+    summary = pd.DataFrame({"x": [1] * 10 + [2] * 4, "regime": ["collapse"] * 3 + ["stall"] * 7 + ["growth"] * 4,
+                            "trough": list(np.linspace(0.1, 1.0, 10)) + [1.0] * 4})
+    table = pts.point_table(summary, ["x"]).set_index("x")
+    assert table.loc[1, "n"] == 10 and table.loc[1, "p_collapse"] == pytest.approx(0.3)
+    low, high = pts.wilson(3, 10)
+    assert table.loc[1, "p_collapse_low"] == pytest.approx(low)
+    assert table.loc[1, "p_collapse_high"] == pytest.approx(high)
+    assert 0.0 < low < 0.3 < high < 1.0
+    assert table.loc[1, "trough_median"] == pytest.approx(np.median(np.linspace(0.1, 1.0, 10)))
+    assert table.loc[1, "trough_low"] < table.loc[1, "trough_median"] < table.loc[1, "trough_high"]
+    assert table.loc[2, "p_growth"] == 1.0 and table.loc[2, "trough_low"] == table.loc[2, "trough_high"] == 1.0
+    # reproducible to the last digit (fixed bootstrap seed)
+    pd.testing.assert_frame_equal(pts.point_table(summary, ["x"]).set_index("x"), table)
+
+
+def test_critical_value_recovers_a_known_crossing():
+    rng = np.random.default_rng(5)
+    x = rng.uniform(0.2, 1.0, 3000)
+    collapse = rng.random(3000) < 1 / (1 + np.exp(-(x - 0.6) * 15))
+    summary = pd.DataFrame({"size": x, "regime": np.where(collapse, "collapse", "stall")})
+    out = pts.critical_value(summary, "size", n_resamples=100)
+    assert out["low"] < 0.6 < out["high"] and abs(out["value"] - 0.6) < 0.02
+    assert out["inside"] and out["slope"] == pytest.approx(15, rel=0.2)
+    # no variation in the label: nothing to estimate
+    flat = pts.critical_value(summary.assign(regime="stall"), "size")
+    assert np.isnan(flat["value"]) and not flat["inside"]
+
+
+def test_findings_replace_only_their_own_notebook(tmp_path):
+    path = tmp_path / "findings.json"
+    a = Finding("A is above 1", 2.0, (1.5, 2.5), ">", 1.0, "a.ipynb", "fig 1")
+    b = Finding("B is below 0", 1.0, None, "<", 0.0, "b.ipynb", "fig 2")
+    write_findings([a], path)
+    write_findings([b], path)
+    write_findings([Finding("A is above 1", 3.0, None, ">", 1.0, "a.ipynb", "fig 1")], path)
+    import json
+
+    records = json.loads(path.read_text())
+    assert [(r["notebook"], r["value"], r["holds"]) for r in records] == [("b.ipynb", 1.0, False),
+                                                                           ("a.ipynb", 3.0, True)]
+    assert holds(a) and not holds(b)
+    with pytest.raises(ValueError, match="direction"):
+        Finding("x", 1.0, None, "=", 1.0, "a.ipynb", "")

@@ -84,8 +84,13 @@ def shock_schedule(shocks, steps, starts, dt_days=7.0):
         elif shock.type == "cost_spike":
             sched["cost_multiplier"][window] *= 1.0 + shock.size
         elif shock.type == "bear_market":
-            # the factor falls by `size` over the duration, evenly in logs, and stays down (a random walk)
-            ramp = np.minimum(np.arange(1, steps - start + 1) / duration, 1.0)
+            # the factor falls by `size` over the duration, evenly in logs, and stays down (a random walk) unless
+            # it reverts: then it climbs back over another duration from revert_after_days after the fall
+            k = np.arange(1, steps - start + 1)
+            ramp = np.minimum(k / duration, 1.0)
+            if getattr(shock, "revert_after_days", None) is not None:
+                back = duration + int(round(shock.revert_after_days / dt_days))
+                ramp = ramp - np.clip((k - back) / duration, 0.0, 1.0)
             sched["factor_shift"][start:] += np.log1p(-shock.size) * ramp
         elif shock.type == "price_path":
             values = path_values(shock, steps - start, dt_days)
