@@ -88,3 +88,16 @@ def test_the_quick_flagship_sweep_runs_with_twins_and_reruns_to_the_same_numbers
     assert len(table) == 6 and (table["n"] == len(summary) // 6).all()
     critical = results.critical_values("shocks.0.size", by=["base"], n_resamples=50)
     assert set(critical["base"]) == {"wireless", "storage"}
+
+
+def test_a_monte_carlo_only_sweep_has_one_point_of_replicates(tmp_path):
+    path = tmp_path / "mc.yaml"
+    path.write_text(yaml.safe_dump({"name": "mc", "base": str(BASE), "seed": 5, "steps": 80, "replicates": 4}))
+    spec = load_sweep(path)
+    assert points(spec) == [{}] and expected_runs(spec) == 4
+    results = load("mc", run_sweep(spec, workers=1, out=tmp_path / "out", progress=False).parent)
+    assert len(results.summary) == 4 and results.parameters == []
+    assert results.points()["n"].tolist() == [4]
+    path.write_text(yaml.safe_dump({"name": "mc", "base": str(BASE), "seed": 5, "sampler": "sobol", "samples": 8}))
+    with pytest.raises(ParameterError, match="parameters: sampler sobol needs at least one parameter"):
+        load_sweep(path)

@@ -59,7 +59,7 @@ def point_table(summary: pd.DataFrame, by: Sequence[str], column: str = "regime"
 
     Args:
         summary: one row per run (a sweep's summary table, ``models.experiments.load(name).summary``).
-        by: grouping columns.
+        by: grouping columns (none: the whole table is one group, as for a Monte Carlo-only sweep).
         column: the regime label to count (``regime`` is twin-relative, ``regime_absolute`` against the
             pre-shock level).
         metrics: numeric columns whose median is reported (missing ones are skipped).
@@ -71,7 +71,8 @@ def point_table(summary: pd.DataFrame, by: Sequence[str], column: str = "regime"
     """
     by = list(by)
     rows = []
-    for key, group in summary.groupby(by, sort=True, dropna=False):
+    groups = summary.groupby(by, sort=True, dropna=False) if by else [((), summary)]  # no columns: one group
+    for key, group in groups:
         key = key if isinstance(key, tuple) else (key,)
         row = dict(zip(by, key, strict=True))
         labels = group[column].to_numpy()

@@ -139,7 +139,8 @@ class SweepSpec(Frozen):
         "schedules), crossed with `parameters`."))
     quick: QuickMode | None = Field(None, description="A smaller version of the sweep (`depin sweep --quick`).")
     overrides: dict[str, Value] = Field(default_factory=dict, description="Dotted path -> value for every run.")
-    parameters: dict[str, ParameterRange] = Field(description="Dotted path -> values or range.")
+    parameters: dict[str, ParameterRange] = Field(default_factory=dict, description=(
+        "Dotted path -> values or range; none at all = a Monte Carlo-only sweep (one point, `replicates` runs)."))
     sampler: Literal["grid", "zip", "latin_hypercube", "sobol"] = "grid"
     samples: Int | None = Field(None, ge=1, le=MAX_SAMPLES,
                                 description="latin_hypercube: points; sobol: base sample N.")
@@ -167,9 +168,9 @@ class SweepSpec(Frozen):
         if BASE_KEY in self.parameters:
             raise field_error(f"parameters.{BASE_KEY}", "`base` is not a scenario parameter (allowed: base: "
                               "{label: path} to sweep over scenarios)")
-        if not self.parameters:
-            raise field_error("parameters", "at least one parameter is needed (allowed: dotted.path: {values: [...]} "
-                              "or {low: x, high: y})")
+        if not self.parameters and self.sampler in ("latin_hypercube", "sobol"):
+            raise field_error("parameters", f"sampler {self.sampler} needs at least one parameter (allowed: "
+                              "dotted.path: {low: x, high: y}, or sampler: grid for a Monte Carlo-only sweep)")
         if self.sampler in ("latin_hypercube", "sobol") and self.samples is None:
             raise field_error("samples", f"required for sampler {self.sampler} (allowed: 1 to {MAX_SAMPLES:,})")
         if self.sampler in ("grid", "zip"):
@@ -223,6 +224,8 @@ def points(spec: SweepSpec) -> list[dict[str, Any]]:
         return out
     names = list(spec.parameters)
     ranges = [spec.parameters[n] for n in names]
+    if not names:  # Monte Carlo only: one point, the base scenario itself
+        return [{}]
     if spec.seed is None and spec.sampler in ("latin_hypercube", "sobol"):
         raise ValueError("the spec has no resolved seed: load it with load_sweep")
     if spec.sampler == "grid":
@@ -257,6 +260,8 @@ def _point_count(spec: SweepSpec) -> int:
                                                         "base_parameters": {}}))
                    for label, path in spec.base.items())
     lengths = [len(r.values) if r.values is not None else 0 for r in spec.parameters.values()]
+    if not lengths:
+        return 1
     if spec.sampler == "grid":
         return math.prod(lengths)
     if spec.sampler == "zip":
