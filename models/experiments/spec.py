@@ -26,6 +26,19 @@ Example::
     steps: 104
     keep: summary                     # or timeseries
     # seed: 7                         # optional; must agree with overrides' simulation.seed if both given
+
+Several base scenarios (every run's summary row names its label in ``base``; a root ``seed`` is required),
+base-specific parameters crossed with the common ones, and a quick mode (``depin sweep --quick``, results in
+``<name>-quick``; its fields replace the sweep's own)::
+
+    base: {wireless: ../sectors/wireless.yaml, storage: ../sectors/storage.yaml}
+    base_parameters:
+      storage: {emission.schedule: {values: [baseline, exponential_decay]}}
+    quick:
+      parameters: {market.liquidity_usd: {values: [25000]}}
+      replicates: 2
+
+A sweep without ``parameters`` (sampler ``grid``) is Monte Carlo only: one point, ``replicates`` runs.
 """
 
 from __future__ import annotations
