@@ -350,4 +350,8 @@ class RegimeParams(Frozen):
     recovery_level: Float = Field(0.8, gt=0, description="Ending at or above this share = recovered.")
     growth_level: Float = Field(1.1, gt=0, description="Ending above this share without falling = growth.")
     recovery_window_days: Float = Field(182.0, gt=0, description="No rise over this window = not recovering, days.")
+    recovery_min_rise: NonNeg = Field(
+        0.1, description="Relative rise over the recovery window that counts as recovering: a network at 15% of its "
+        "twin that gains 1.5% in half a year is not recovering, fraction (assumption)."
+    )
     reference_day: NonNeg = Field(364.0, description="Pre-shock reference day when there is no shock, days.")

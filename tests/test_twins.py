@@ -198,3 +198,12 @@ def test_findings_replace_only_their_own_notebook(tmp_path):
     assert holds(a) and not holds(b)
     with pytest.raises(ValueError, match="direction"):
         Finding("x", 1.0, None, "=", 1.0, "a.ipynb", "")
+
+
+def test_a_tiny_uptick_at_the_bottom_is_not_a_recovery():
+    # at 15% of the twin, up 1.5% over the last half year: still a collapse; up 30%: not (yet) one
+    tail = 27  # the 182-day window is 26 weekly steps
+    for rise, regime in ((0.015, "collapse"), (0.3, "stall")):
+        after = np.r_[np.linspace(1.0, 0.15, STEPS - SHOCK - 1 - tail), np.linspace(0.15, 0.15 * (1 + rise), tail)]
+        assert classify_against_twin(shocked(after), TWIN, SHOCK, R).regime == regime
+    assert R.recovery_min_rise == pytest.approx(0.1)
