@@ -87,10 +87,11 @@ def small_multiples(points: pd.DataFrame, x: str, y: str, col: str, row: str | N
             part = points[(points[col] == c) & ((points[row] == r) if row else True)]
             title = f"{label(col)}: {c}" + (f"\n{label(row)}: {r}" if row else "")
             phase_diagram(part, x, y, value, level, ax=axes[i, j], title=title, colorbar=False)
-            if i < len(rows) - 1:
-                axes[i, j].set_xlabel("")
-            if j > 0:
-                axes[i, j].set_ylabel("")
+            axes[i, j].set_xlabel("")
+            axes[i, j].set_ylabel("")
+    # one label per figure axis: per-panel labels longer than a panel overlap their neighbours
+    fig.supxlabel(label(x))
+    fig.supylabel(label(y))
     mappable = axes[0, 0].collections[0]
     fig.colorbar(mappable, ax=axes, label=f"{label(value)} (against the unshocked twin)", shrink=0.8)
     return fig
