@@ -351,7 +351,8 @@ class RegimeParams(Frozen):
     growth_level: Float = Field(1.1, gt=0, description="Ending above this share without falling = growth.")
     recovery_window_days: Float = Field(182.0, gt=0, description="No rise over this window = not recovering, days.")
     recovery_min_rise: NonNeg = Field(
-        0.1, description="Relative rise over the recovery window that counts as recovering: a network at 15% of its "
-        "twin that gains 1.5% in half a year is not recovering, fraction (assumption)."
+        0.05, description="Rise of the level over the recovery window, as a share of the reference level, that counts "
+        "as recovering: a network at 15% of its reference that gains 1.5 points in half a year, or one at 0.1% that "
+        "doubles, is not recovering, fraction (assumption: at 5 points a half-year, 5 years back from 0 to 50%)."
     )
     reference_day: NonNeg = Field(364.0, description="Pre-shock reference day when there is no shock, days.")

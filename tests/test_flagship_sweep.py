@@ -101,3 +101,17 @@ def test_a_monte_carlo_only_sweep_has_one_point_of_replicates(tmp_path):
     path.write_text(yaml.safe_dump({"name": "mc", "base": str(BASE), "seed": 5, "sampler": "sobol", "samples": 8}))
     with pytest.raises(ParameterError, match="parameters: sampler sobol needs at least one parameter"):
         load_sweep(path)
+
+
+@pytest.mark.parametrize(("fields", "message"), [
+    ({"quick": {"parameters": {"providers.opex_usd_per_year": {"values": [9.0]}}}},
+     "quick.parameters.providers.opex_usd_per_year: the sweep does not sweep it"),
+    ({"base_parameters": {"a": {"providers.opex_usd_per_year": {"values": [1.0, 2.0]}}},
+      "quick": {"base_parameters": {"b": {"providers.opex_usd_per_year": {"values": [9.0]}}}}},
+     "quick.base_parameters.b: the sweep has no base_parameters of that base"),
+    ({"base_parameters": {"a": {"providers.opex_usd_per_year": {"low": 1.0, "high": 2.0}}}},
+     "base_parameters.a.providers.opex_usd_per_year: sampler grid needs values"),
+])
+def test_quick_blocks_and_base_parameters_are_validated(tmp_path, fields, message):
+    with pytest.raises(ParameterError, match=message):
+        load_sweep(_write(tmp_path, **fields), quick="quick" in fields)

@@ -44,6 +44,9 @@ class Finding:
             raise ValueError(f"direction {self.direction!r} is not one of {', '.join(DIRECTIONS)}")
         if not math.isfinite(float(self.value)):
             raise ValueError(f"finding {self.statement!r}: value {self.value!r} is not a finite number")
+        if self.interval is not None and not all(math.isfinite(float(v)) for v in self.interval):
+            # an open or missing bound is no interval to report (JSON has no infinity either)
+            object.__setattr__(self, "interval", None)
 
 
 def holds(finding: Finding | dict) -> bool:

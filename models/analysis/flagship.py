@@ -136,7 +136,14 @@ def describe_value(value: float, low: float, high: float, inside: bool) -> str:
     """A critical shock size with its interval, flagged when the crossing lies outside the swept range."""
     if not np.isfinite(value):
         return "no crossing to fit (P(collapse) is the same at every swept size)"
-    interval = f" (95% interval {low:.2f} to {high:.2f})" if np.isfinite(low) and np.isfinite(high) else ""
+    if np.isfinite(low) and np.isfinite(high):
+        interval = f" (95% interval {low:.2f} to {high:.2f})"
+    elif np.isfinite(low):
+        interval = f" (95% interval from {low:.2f}, open above: resamples put the crossing beyond the data)"
+    elif np.isfinite(high):
+        interval = f" (95% interval up to {high:.2f}, open below: resamples put the crossing below the data)"
+    else:
+        interval = ""
     text = f"{value:.2f}{interval}"
     return text if inside else text + ", outside the swept sizes: an extrapolation"
 

@@ -109,6 +109,8 @@ def _logistic_fit(x: np.ndarray, y: np.ndarray) -> tuple[float, float]:
         return value + 1e-6 * theta[1] ** 2, grad + np.array([0.0, 2e-6 * theta[1]])
 
     res = minimize(penalised, np.zeros(2), jac=True, method="BFGS")
+    if not np.all(np.isfinite(res.x)):
+        raise RuntimeError(f"the logistic fit did not converge: {res.message}")
     return float(res.x[0]), float(res.x[1])
 
 
@@ -119,23 +121,37 @@ def critical_value(summary: pd.DataFrame, parameter: str, level: float = 0.5, re
 
     A logistic regression of the indicator ``summary[column] == regime`` on the parameter (over runs) gives
     the crossing ``(logit(level) - a) / b``; the interval is the percentile interval of that crossing over
-    ``n_resamples`` resamples of the runs. A crossing outside the swept range is reported as it is, with
-    ``inside`` False: the data do not place it there, they only say which side it lies on.
+    ``n_resamples`` resamples of the runs. A resample without both outcomes has its crossing beyond the data
+    (below every value if all runs collapse, above if none does) and counts as such, so the interval opens
+    (becomes infinite) on that side when such resamples are more than the tail share. A crossing outside the
+    swept range is reported as it is, with ``inside`` False: the data only say which side it lies on.
+
+    When the data separate completely (every run above some value collapses and none below it), the likelihood
+    has no maximum: the crossing is then only known to lie between the largest value without and the smallest
+    value with the regime, and that bracket is reported as the interval (``separated`` True) with its midpoint.
 
     Returns:
         ``parameter``, ``value``, ``low``, ``high``, ``slope`` (per unit of the parameter), ``inside``
-        (the point estimate lies within the swept range), ``n`` runs, ``share`` of the regime, and
-        ``resamples_without_crossing`` (resamples whose fit was flat or ran the other way).
+        (the point estimate lies within the swept range), ``separated``, ``n`` runs, ``share`` of the regime,
+        and ``resamples_without_crossing`` (resamples with one outcome only or a slope of the other sign).
     """
+    if not 0.0 < level < 1.0:
+        raise ValueError(f"level {level!r} must lie strictly between 0 and 1")
     x = pd.to_numeric(summary[parameter], errors="coerce").to_numpy(dtype=float)
     y = (summary[column].to_numpy() == regime).astype(float)
     keep = np.isfinite(x)
     x, y = x[keep], y[keep]
     out = {"parameter": parameter, "n": int(x.size), "share": float(y.mean()) if y.size else np.nan,
-           "value": np.nan, "low": np.nan, "high": np.nan, "slope": np.nan, "inside": False,
+           "value": np.nan, "low": np.nan, "high": np.nan, "slope": np.nan, "inside": False, "separated": False,
            "resamples_without_crossing": 0}
     if x.size < 3 or np.all(y == y[0]) or np.all(x == x[0]):
         return out  # no variation: no crossing can be estimated
+    without, with_ = x[y == 0], x[y == 1]
+    for below, above, sign in ((without, with_, 1.0), (with_, without, -1.0)):
+        if below.max() < above.min():  # complete separation, rising (sign 1) or falling (sign -1) in x
+            low, high = float(below.max()), float(above.min())
+            out.update(value=(low + high) / 2, low=low, high=high, slope=sign * np.inf, inside=True, separated=True)
+            return out
     logit = float(np.log(level / (1 - level)))
     centre, scale = float(np.mean(x)), float(np.std(x))
     a, b = _logistic_fit((x - centre) / scale, y)
@@ -149,6 +165,8 @@ def critical_value(summary: pd.DataFrame, parameter: str, level: float = 0.5, re
         xs, ys = x[idx], y[idx]
         if np.all(ys == ys[0]):
             misses += 1
+            # all in the regime: the crossing lies below the data if P rises with x, above if it falls
+            draws.append(-np.inf if (ys[0] == 1) == (b > 0) else np.inf)
             continue
         ai, bi = _logistic_fit((xs - centre) / scale, ys)
         if bi * b <= 0:
@@ -156,17 +174,21 @@ def critical_value(summary: pd.DataFrame, parameter: str, level: float = 0.5, re
             continue
         draws.append(centre + scale * (logit - ai) / bi)
     alpha = (1 - confidence) / 2
-    low, high = (np.quantile(draws, [alpha, 1 - alpha]) if draws else (np.nan, np.nan))
+    if draws:
+        low, high = np.quantile(np.asarray(draws), [alpha, 1 - alpha], method="inverted_cdf")
+    else:
+        low, high = np.nan, np.nan
     out.update(value=float(value), low=float(low), high=float(high), slope=float(b / scale),
                inside=bool(x.min() <= value <= x.max()), resamples_without_crossing=misses)
     return out
 
 
 def critical_values(summary: pd.DataFrame, parameter: str, by: Sequence[str], **kwargs) -> pd.DataFrame:
-    """:func:`critical_value` of ``parameter`` within each group of ``by`` (one row per group)."""
+    """:func:`critical_value` of ``parameter`` within each group of ``by`` (one row per group; none: one row)."""
     by = list(by)
     rows = []
-    for key, group in summary.groupby(by, sort=True, dropna=False):
+    groups = summary.groupby(by, sort=True, dropna=False) if by else [((), summary)]
+    for key, group in groups:
         key = key if isinstance(key, tuple) else (key,)
         rows.append({**dict(zip(by, key, strict=True)), **critical_value(group, parameter, **kwargs)})
     return pd.DataFrame(rows)

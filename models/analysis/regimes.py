@@ -5,7 +5,7 @@ Levels are measured against the pre-shock level: the value at the first shock's 
 scenario has no shock. Thresholds come from ``scenario.regimes``:
 
 - ``collapse``: ends below ``collapse_level`` x pre-shock and has not risen by more than
-  ``recovery_min_rise`` (relative) over the last ``recovery_window_days`` days;
+  ``recovery_min_rise`` x pre-shock over the last ``recovery_window_days`` days;
 - ``recovery``: fell below ``collapse_level`` at some point and ends at or above ``recovery_level``;
 - ``growth``: never fell below ``collapse_level`` and ends above ``growth_level``;
 - ``stall``: everything else.
@@ -104,7 +104,7 @@ def classify(series, pre_step: int, regimes, steps=None, dt_days: float = 7.0) -
     final = float(ratio[-1])
     # "Not recovering": no rise over the window (or since the shock, for a shorter post-shock span).
     window_start = max(0, len(ratio) - 1 - max(1, int(round(regimes.recovery_window_days / dt_days))))
-    rising = ratio[-1] > ratio[window_start] * (1.0 + regimes.recovery_min_rise)
+    rising = ratio[-1] - ratio[window_start] > regimes.recovery_min_rise
 
     if final < regimes.collapse_level and not rising:
         regime = "collapse"

@@ -86,13 +86,17 @@ def small_multiples(points: pd.DataFrame, x: str, y: str, col: str, row: str | N
         for j, c in enumerate(cols):
             part = points[(points[col] == c) & ((points[row] == r) if row else True)]
             title = f"{label(col)}: {c}" + (f"\n{label(row)}: {r}" if row else "")
+            if part[[x, y, value]].dropna().empty:  # a parameter of another base: nothing to draw here
+                axes[i, j].set_axis_off()
+                axes[i, j].set_title(title + "\n(not swept here)")
+                continue
             phase_diagram(part, x, y, value, level, ax=axes[i, j], title=title, colorbar=False)
             axes[i, j].set_xlabel("")
             axes[i, j].set_ylabel("")
     # one label per figure axis: per-panel labels longer than a panel overlap their neighbours
     fig.supxlabel(label(x))
     fig.supylabel(label(y))
-    mappable = axes[0, 0].collections[0]
+    mappable = next(ax.collections[0] for ax in axes.flat if ax.collections)
     fig.colorbar(mappable, ax=axes, label=f"{label(value)} (against the unshocked twin)", shrink=0.8)
     return fig
 
@@ -117,14 +121,24 @@ def critical_value_curve(critical: pd.DataFrame, x: str, hue: str | None = None,
     levels = sorted(critical[x].unique(), key=str) if categorical else None
     for k, (name, part) in enumerate(groups):
         part = part.sort_values(x)
-        xs = np.array([levels.index(v) for v in part[x]]) + 0.08 * (k - 0.5) if categorical else part[x]
+        xs = np.array([levels.index(v) for v in part[x]]) + 0.08 * (k - 0.5) if categorical else part[x].to_numpy()
         err = np.vstack([part["value"] - part["low"], part["high"] - part["value"]])
-        ax.errorbar(xs, part["value"], yerr=np.where(np.isfinite(err), err, 0), marker="o", capsize=4,
-                    label=str(name) if hue else None)
+        # an open side (infinite bound) is drawn to the axis edge by clipping, never as a zero-width bar
+        err = np.where(np.isfinite(err), err, 10.0)
+        line = ax.errorbar(xs, part["value"], yerr=err, marker="o", capsize=4, label=str(name) if hue else None)
+        solid = part["inside"].to_numpy(dtype=bool) & np.isfinite(part[["low", "high"]].to_numpy()).all(axis=1)
+        # extrapolated crossings and open intervals: hollow markers
+        ax.plot(np.asarray(xs)[~solid], part["value"].to_numpy()[~solid], "o", mfc="white",
+                color=line.lines[0].get_color(), mec=line.lines[0].get_color(), ms=7, zorder=3)
+    finite = critical[["value", "low", "high"]].to_numpy(dtype=float)
+    finite = finite[np.isfinite(finite)]
+    if finite.size:
+        pad = 0.05 * max(finite.max() - finite.min(), 0.1)
+        ax.set_ylim(finite.min() - pad, finite.max() + pad)
     if categorical:
         ax.set_xticks(range(len(levels)), [str(v) for v in levels])
     ax.set_xlabel(label(x))
-    ax.set_ylabel(f"{parameter_label}\n(P(collapse) = 50%, 95% interval)")
+    ax.set_ylabel(f"{parameter_label}\n(P(collapse) = 50%, 95% interval;\nhollow: extrapolated or open)")
     if hue:
         ax.legend(title=label(hue), loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
     return ax.figure

@@ -4,6 +4,11 @@ A twin has the same scenario and seed without the shock (``models.analysis.twins
 every exogenous path is shared (common random numbers). On the batch engine a run and its twin are stepped
 in the same call; cadCAD and the ABM run the twin right after the run. A scenario without a shock is its own
 twin and is run once.
+
+What the pair shares is the exogenous paths (sentiment, noise traders, the market factor). The aggregate
+engines are deterministic given those, so their ratio is the shock's effect alone. The ABM also draws its
+agents' own choices from a second stream whose draws depend on how many agents act, so once the shocked
+population differs from the twin's the two streams part and the ABM ratio carries agent-level noise too.
 """
 
 from __future__ import annotations

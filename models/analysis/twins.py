@@ -6,8 +6,9 @@ every exogenous path, halving and vesting cliff is shared). The regime threshold
 twins is not counted as the shock's doing. A scenario without a shock is its own twin: the ratio is 1
 everywhere and the run is never ``collapse``.
 
-Where the twin is at zero the ratio is 1 if the shocked run is at zero too (both dead: the shock made no
-difference) and infinite if the shocked run is alive.
+Where the twin is at zero the ratio is infinite if the shocked run is alive; if both are at zero it keeps the
+last ratio from before the twin died (1 when the twin was never alive: both dead all along). A shock that kills
+the network years before its twin dies is thus still judged on how far it had fallen, not forgiven as 0 / 0.
 """
 
 from __future__ import annotations
@@ -23,9 +24,14 @@ def twin_ratio(shocked, twin) -> np.ndarray:
     shocked, twin = np.asarray(shocked, dtype=float), np.asarray(twin, dtype=float)
     if shocked.shape != twin.shape:
         raise ValueError(f"shocked and twin differ in length: {shocked.shape} against {twin.shape}")
+    alive = twin > 0
     with np.errstate(divide="ignore", invalid="ignore"):
-        ratio = shocked / np.where(twin > 0, twin, 1.0)
-    return np.where(twin > 0, ratio, np.where(shocked > 0, np.inf, 1.0))
+        ratio = np.where(alive, shocked / np.where(alive, twin, 1.0), np.nan)
+    # both dead: carry the last ratio from while the twin lived forward (1 before it ever lived)
+    last = np.where(alive, np.arange(ratio.size), -1)
+    last = np.maximum.accumulate(last) if ratio.size else last
+    carried = np.where(last >= 0, ratio[np.maximum(last, 0)], 1.0)
+    return np.where(alive, ratio, np.where(shocked > 0, np.inf, carried))
 
 
 def classify_against_twin(shocked, twin, shock_step: int, regimes, dt_days: float = 7.0) -> RegimeResult:
@@ -52,7 +58,9 @@ RATIO_SERIES = ("providers", "capacity", "users", "price")
 # keys of summarise_run that are twin-relative here and kept with an ``_absolute`` suffix beside them
 _ABSOLUTE_KEYS = ("regime", "trough", "fell_below_step", "time_to_collapse", "final_ratio",
                   *(f"{kind}_{col}" for col in RATIO_SERIES[1:] for kind in ("regime", "trough", "final_ratio")))
-LOOP_GAIN_MIN_LOG_PRICE = 0.01  # below this mean |log price ratio| the shock moved no price to measure a gain on
+# below this mean |log price ratio| (5%) the shock moved the price too little to divide by (the gain would blow up)
+LOOP_GAIN_MIN_LOG_PRICE = 0.05
+PRICE_SHOCKS = ("price_crash", "price_path", "bear_market")  # shocks that reach providers only through the price
 
 
 def absolute_names(summary: dict) -> dict:
@@ -93,14 +101,16 @@ def recovery_days(ratio: np.ndarray, shock_idx: int, level: float, dt_days: floa
 
 
 def loop_gain(frame: pd.DataFrame, twin: pd.DataFrame, shock_idx: int, window_steps: int) -> float | None:
-    """Elasticity of provider entry to price, measured from the pair: d log orders / d log price.
+    """Total elasticity of provider entry to price over a window, measured from the pair: d log orders / d log price.
 
     Over the ``window_steps`` rows after the shock's first effect, the log of the shocked run's orders over
     the twin's (summed) divided by the mean log price ratio. The twin supplies the counterfactual, so
-    halvings and market swings that hit both runs cancel. None when the twin placed no orders, the shocked
-    run placed none (elasticity unbounded) or the shock barely moved the price (``LOOP_GAIN_MIN_LOG_PRICE``).
-    Entry responding to reward value is the loop's first link (Sterman 2000, ch. 17: a reinforcing loop's
-    gain is the product of its links' elasticities).
+    halvings and market swings that hit both runs cancel. It is a reduced-form, total elasticity: within the
+    window the orders also feel what the price did to word of mouth and to the pool of potential providers, not
+    only the first link of the loop (entry responding to reward value; Sterman 2000, ch. 17: a reinforcing
+    loop's gain is the product of its links' elasticities). None when the twin placed no orders, the shocked
+    run placed none (elasticity unbounded) or the shock barely moved the price (``LOOP_GAIN_MIN_LOG_PRICE``);
+    :func:`summarise_pair` also leaves it out for shocks that reach providers other than through the price.
     """
     rows = slice(shock_idx + 1, shock_idx + 1 + window_steps)
     orders, twin_orders = frame["orders"].to_numpy()[rows].sum(), twin["orders"].to_numpy()[rows].sum()
@@ -141,7 +151,9 @@ def summarise_pair(frame: pd.DataFrame, twin: pd.DataFrame, scenario, shock_star
         the providers ratio), ``time_to_recover_days`` (shock to back at ``recovery_level`` of the twin; 0 if
         never below, None if not within the horizon), ``permanent_loss`` (1 - final providers ratio),
         ``price_drop_vs_twin`` (1 - lowest price ratio: what the shock achieved on the price, whatever its
-        type), ``net_inflation_per_year`` and ``loop_gain`` (:func:`loop_gain`).
+        type), ``net_inflation_per_year`` (of the shocked run over its whole horizon, not against the twin)
+        and ``loop_gain`` (:func:`loop_gain`, over ``recovery_window_days``; None unless every shock acts
+        through the price: ``PRICE_SHOCKS``).
     """
     from models.analysis.regimes import summarise_run
 
@@ -173,6 +185,7 @@ def summarise_pair(frame: pd.DataFrame, twin: pd.DataFrame, scenario, shock_star
             if col == "price":
                 out["price_drop_vs_twin"] = _none_if_nan(1.0 - result.trough)
     window = max(1, int(round(regimes.recovery_window_days / dt)))
+    through_price = bool(scenario.shocks) and all(sh.type in PRICE_SHOCKS for sh in scenario.shocks)
     out.update(net_inflation_per_year=net_inflation_per_year(frame, dt),
-               loop_gain=loop_gain(frame, twin, idx, window))
+               loop_gain=loop_gain(frame, twin, idx, window) if through_price else None)
     return out

@@ -82,7 +82,7 @@ class SweepResults:
         return critical_values(self.summary, parameter, by, **kwargs)
 
     def rerun(self, run_ids, columns=None) -> pd.DataFrame:
-        """Recompute stored runs with their twins (the same numbers the sweep computed) on the batch engine.
+        """Recompute stored runs with their twins (the same numbers the sweep computed) on the sweep's engine.
 
         A sweep that keeps only summaries can still show the paths of chosen runs (representative
         trajectories): each run is rebuilt from the manifest's base scenarios and the row's parameters and
@@ -103,9 +103,15 @@ class SweepResults:
             scenarios = {None: Scenario.model_validate(manifest["base_scenario"])}
         rows = self.summary.set_index("run_id").loc[list(run_ids)]
         params = self.parameters
+        spec = manifest["spec"]
         out = []
         for rid, row in rows.iterrows():
-            values = {p: (v.item() if hasattr(v, "item") else v) for p, v in row[params].items() if pd.notna(v)}
+            # the paths this run's base sweeps (another base's columns are empty in its row, not values)
+            label = row["base"] if "base" in params else None
+            own = [*spec["parameters"], *spec.get("base_parameters", {}).get(label, {})]
+            values = {p: (row[p].item() if hasattr(row[p], "item") else row[p]) for p in own}
+            if label is not None:
+                values["base"] = label
             scenario = point_scenario(scenarios, values)
             (pair,) = run_pairs([scenario], [(int(row["point"]), int(row["replicate"]))], manifest["engine"])
             frame = with_twin_columns(pair)

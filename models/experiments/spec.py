@@ -186,16 +186,22 @@ class SweepSpec(Frozen):
                               "dotted.path: {low: x, high: y}, or sampler: grid for a Monte Carlo-only sweep)")
         if self.sampler in ("latin_hypercube", "sobol") and self.samples is None:
             raise field_error("samples", f"required for sampler {self.sampler} (allowed: 1 to {MAX_SAMPLES:,})")
+        groups = [("parameters", self.parameters)]
+        groups += [(f"base_parameters.{label}", extra) for label, extra in self.base_parameters.items()]
         if self.sampler in ("grid", "zip"):
-            for path, rng in self.parameters.items():
-                if rng.values is None:
-                    raise field_error(f"parameters.{path}", f"sampler {self.sampler} needs values: [...], "
-                                      "not low/high (allowed for latin_hypercube and sobol)")
+            for prefix, ranges in groups:
+                for path, rng in ranges.items():
+                    if rng.values is None:
+                        raise field_error(f"{prefix}.{path}", f"sampler {self.sampler} needs values: [...], "
+                                          "not low/high (allowed for latin_hypercube and sobol)")
         if self.sampler == "zip":
-            lengths = {len(r.values) for r in self.parameters.values()}
-            if len(lengths) > 1:
-                raise field_error("parameters", f"the zip sampler needs value lists of one length, "
-                                  f"got lengths {sorted(lengths)}")
+            for label in (self.base if isinstance(self.base, dict) else {None: None}):
+                ranges = {**self.parameters, **(self.base_parameters.get(label, {}) if label else {})}
+                lengths = {len(r.values) for r in ranges.values()}
+                if len(lengths) > 1:
+                    where = "parameters" if label is None else f"base_parameters.{label}"
+                    raise field_error(where, f"the zip sampler needs value lists of one length, "
+                                      f"got lengths {sorted(lengths)}")
         return self
 
     def spec_hash(self) -> str:
@@ -308,10 +314,27 @@ def point_scenario(bases_: dict[str | None, Scenario], params: dict[str, Any]) -
 
 
 def quick_spec(spec: SweepSpec) -> SweepSpec:
-    """The spec's quick mode (its ``quick`` block applied, name ``<name>-quick``), or the spec if it has none."""
+    """The spec's quick mode (its ``quick`` block applied, name ``<name>-quick``), or the spec if it has none.
+
+    The quick block may only replace what the sweep has: a parameter it does not sweep, or a base it does not
+    have, is an error (``ValueError`` naming the field); the result is validated again as a whole spec.
+    """
     if spec.quick is None:
         return spec
     q = spec.quick
+    for key in q.parameters:
+        if key not in spec.parameters:
+            raise field_error(f"quick.parameters.{key}", "the sweep does not sweep it in parameters (allowed: "
+                              f"{', '.join(spec.parameters) or 'none'})")
+    for label, extra in q.base_parameters.items():
+        own = spec.base_parameters.get(label)
+        if own is None:
+            raise field_error(f"quick.base_parameters.{label}", "the sweep has no base_parameters of that base "
+                              f"(allowed: {', '.join(spec.base_parameters) or 'none'})")
+        for key in extra:
+            if key not in own:
+                raise field_error(f"quick.base_parameters.{label}.{key}", "the sweep does not sweep it for that "
+                                  f"base (allowed: {', '.join(own)})")
     update: dict[str, Any] = {"name": f"{spec.name}-quick", "quick": None,
                               "parameters": {**spec.parameters, **q.parameters},
                               "base_parameters": {label: {**spec.base_parameters.get(label, {}), **extra}
@@ -320,7 +343,10 @@ def quick_spec(spec: SweepSpec) -> SweepSpec:
     for field in ("samples", "replicates", "steps"):
         if getattr(q, field) is not None:
             update[field] = getattr(q, field)
-    return spec.model_copy(update=update)
+    return SweepSpec.model_validate({**spec.model_dump(mode="json"), **{
+        k: ({n: r.model_dump(mode="json") for n, r in v.items()} if k == "parameters" else
+            {lb: {n: r.model_dump(mode="json") for n, r in ex.items()} for lb, ex in v.items()}
+            if k == "base_parameters" else v) for k, v in update.items()}})
 
 
 def _lookup(data: dict, dotted: str) -> Any:
@@ -397,7 +423,12 @@ def load_sweep(path: str | Path, force: bool = False, quick: bool = False) -> Sw
         if spec.quick is None:
             raise ParameterError(f"{path}: quick: the sweep has no quick block (allowed: quick: {{parameters: ..., "
                                  "replicates: N, steps: N}} in the file, or run it without --quick)")
-        spec = quick_spec(spec)
+        try:
+            spec = quick_spec(spec)
+        except ValidationError as exc:
+            raise ParameterError(format_validation_error(str(path), exc, SweepSpec)) from exc
+        except ValueError as exc:
+            raise ParameterError(f"{path}: {exc}") from exc
     if isinstance(spec.base, dict) and spec.seed is None:
         raise ParameterError(f"{path}: seed: a sweep over several bases needs its own root seed (allowed: seed: N)")
     _check_size(path, spec, force)
