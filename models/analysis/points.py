@@ -68,6 +68,9 @@ def point_table(summary: pd.DataFrame, by: Sequence[str], column: str = "regime"
     Returns:
         ``by`` columns, ``n``, then per regime ``p_<regime>``, ``p_<regime>_low``, ``p_<regime>_high``, then
         per metric ``<metric>_median``, ``<metric>_low``, ``<metric>_high`` and ``<metric>_n`` (finite values).
+        Medians are over the runs where the metric is defined: ``time_to_recover_days`` is 0 for runs that
+        never fell and missing for runs still below the level at the horizon (censored), ``loop_gain`` missing
+        where no price moved; compare ``<metric>_n`` with ``n`` before reading such a median.
     """
     by = list(by)
     rows = []
