@@ -22,6 +22,9 @@ DASK = Path(sys.executable).parent / "dask"
 # the deeper pools the tests sweep (validation refuses a crash its seller cannot deliver). This seller can crash a
 # pool of up to 200,000 USD by 90%; the supply grows by the same tokens, so the outside float is unchanged.
 DEEP_SELLER = {"shocks.0.inventory_tokens": 13e6, "token.initial_supply": 30.5e6}
+# The store's fault tests need many runs, not twins: a shocked run is stepped twice (with its unshocked twin), so
+# they sweep the base scenario without a shock (its own twin, one run each).
+UNSHOCKED = {"base": str(ROOT / "params" / "base.yaml"), "overrides": {}}
 
 
 def comparable(summary: pd.DataFrame) -> pd.DataFrame:

@@ -17,7 +17,18 @@ from pathlib import Path
 import pandas as pd
 import psutil
 import pytest
-from sweep_helpers import ROOT, comparable, dask_cluster, depin, depin_popen, free_port, remount, tmpfs, write_spec
+from sweep_helpers import (
+    ROOT,
+    UNSHOCKED,
+    comparable,
+    dask_cluster,
+    depin,
+    depin_popen,
+    free_port,
+    remount,
+    tmpfs,
+    write_spec,
+)
 
 from models.cli import main
 from models.experiments import load, load_sweep, run_sweep
@@ -93,7 +104,7 @@ def test_relative_out_with_an_external_scheduler_lands_beside_the_client(tmp_pat
 
 
 def test_a_second_sweep_on_the_same_store_is_refused(tmp_path):
-    spec = write_spec(tmp_path / "spec.yaml", engine="cadcad", replicates=40, steps=150)
+    spec = write_spec(tmp_path / "spec.yaml", engine="cadcad", replicates=40, steps=60, **UNSHOCKED)
     first = depin_popen("sweep", str(spec), "--out", str(tmp_path / "out"), "--workers", "2", "--no-resume",
                         cwd=tmp_path)
     store = tmp_path / "out" / "t"
@@ -169,7 +180,7 @@ def test_corrupt_and_truncated_run_files_are_quarantined_and_recomputed(tmp_path
 
 
 def test_a_full_disk_interrupts_the_sweep_and_a_resume_completes_it(tmp_path):
-    spec = write_spec(tmp_path / "spec.yaml", keep="timeseries", replicates=30, steps=200)
+    spec = write_spec(tmp_path / "spec.yaml", keep="timeseries", replicates=30, steps=200, **UNSHOCKED)
     clean = load("t", run_sweep(load_sweep(spec), workers=1, out=tmp_path / "clean", progress=False).parent)
     with tmpfs(tmp_path / "disk", "1m") as disk:
         refused = depin("sweep", str(spec), "--out", str(disk), "--workers", "1", cwd=tmp_path)
@@ -253,7 +264,7 @@ def worker_processes(pid: int) -> list[psutil.Process]:
 def cadcad_reference(tmp_path_factory):
     """A cadCAD sweep of one run per task, never interrupted."""
     folder = tmp_path_factory.mktemp("cadcad")
-    spec = write_spec(folder / "spec.yaml", engine="cadcad", replicates=30, steps=200)
+    spec = write_spec(folder / "spec.yaml", engine="cadcad", replicates=30, steps=60, **UNSHOCKED)
     return spec, load("t", run_sweep(load_sweep(spec), workers=2, out=folder / "out", progress=False).parent)
 
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from sweep_helpers import comparable, dask_cluster, write_spec
+from sweep_helpers import UNSHOCKED, comparable, dask_cluster, write_spec
 
 from models.cli import main
 from models.experiments import load, load_sweep, points, run_sweep
@@ -125,10 +125,11 @@ def test_external_dask_cluster_gives_the_same_summary(reference, tmp_path):
 
 
 def test_sigkill_then_resume_equals_uninterrupted(tmp_path):
-    spec = write_spec(tmp_path / "big.yaml", name="big", steps=260, replicates=30, keep="timeseries", parameters={
+    spec = write_spec(tmp_path / "big.yaml", name="big", steps=260, replicates=12, keep="timeseries", **UNSHOCKED,
+                      parameters={
         "market.liquidity_usd": {"values": [20000.0, 50000.0, 120000.0, 300000.0]},
         "providers.opex_usd_per_year": {"values": [150.0, 250.0, 350.0, 450.0, 550.0]}})
-    total = 4 * 5 * 30
+    total = 4 * 5 * 12
     killed_out, clean_out = tmp_path / "killed", tmp_path / "clean"
     runs = killed_out / "big" / "runs"
     proc = subprocess.Popen(
