@@ -244,7 +244,7 @@ def regime_probabilities(regimes: Sequence[str], confidence: float = 0.95) -> pd
     Returns:
         One row per regime in ``REGIMES`` order: ``regime, count, n, share, ci_low, ci_high``.
     """
-    from scipy.stats import binomtest
+    from models.analysis.points import wilson
 
     labels = list(regimes)
     unknown = sorted(set(labels) - set(REGIMES))
@@ -256,8 +256,8 @@ def regime_probabilities(regimes: Sequence[str], confidence: float = 0.95) -> pd
     rows = []
     for regime in REGIMES:
         k = labels.count(regime)
-        ci = binomtest(k, n).proportion_ci(confidence_level=confidence, method="wilson")
-        rows.append({"regime": regime, "count": k, "n": n, "share": k / n, "ci_low": ci.low, "ci_high": ci.high})
+        low, high = wilson(k, n, confidence)
+        rows.append({"regime": regime, "count": k, "n": n, "share": k / n, "ci_low": low, "ci_high": high})
     return pd.DataFrame(rows)
 
 
