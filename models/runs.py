@@ -69,24 +69,24 @@ def compute(scenario: Scenario, engine: str, point: int = 0, replicate: int = 0,
     """
     from models.analysis.regimes import realised_shock_starts, reference_step, summarise_run
     from models.analysis.shocks import shock_outcomes
-    from models.analysis.twin_runs import run_pairs, summarise
-    from models.analysis.twins import absolute_names
+    from models.analysis.twin_runs import run_pairs
+    from models.analysis.twins import absolute_names, summarise_pair
 
+    # the run's realised shock starts, drawn once from its seed (the engines draw the same)
+    starts = realised_shock_starts(scenario, point=point, replicate=replicate)
+    shock = min(starts) if starts else reference_step(scenario)
     started = time.perf_counter()
     if twin:
         (pair,) = run_pairs([scenario], [(point, replicate)], engine)
         frame = pair.frame
         seconds = time.perf_counter() - started
-        results = summarise(pair, scenario, point, replicate)
+        results = summarise_pair(frame, pair.twin, scenario, shock, starts)
     else:
         from models import engines
 
         frame = engines.run(scenario, engine, point=point, replicate=replicate).drop(columns=["run"])
         seconds = time.perf_counter() - started
-        starts = realised_shock_starts(scenario, point=point, replicate=replicate)
-        results = absolute_names(summarise_run(frame, scenario, min(starts) if starts else reference_step(scenario),
-                                               starts))
-    starts = realised_shock_starts(scenario, point=point, replicate=replicate)
+        results = absolute_names(summarise_run(frame, scenario, shock, starts))
     outcomes = shock_outcomes(frame, scenario, starts)
     results["shocks"] = outcomes
     results["warnings"] = [o["warning"] for o in outcomes if o["warning"]]
