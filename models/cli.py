@@ -39,11 +39,17 @@ def _count(minimum: int):
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
-    """Validate a scenario file."""
-    from models.params import load_scenario
+    """Validate a scenario file, or a sweep spec (a mapping with a ``base`` key) with every point it samples."""
+    from models.params import load_scenario, read_yaml
 
     try:
-        load_scenario(args.file)
+        data = read_yaml(args.file)
+        if isinstance(data, dict) and "base" in data:
+            from models.experiments.spec import load_sweep
+
+            load_sweep(args.file)
+        else:
+            load_scenario(args.file)
     except ParameterError as exc:
         _error(str(exc))
         return EXIT_USAGE

@@ -93,6 +93,7 @@ class SweepResults:
             ``models.analysis.twin_runs.TWIN_COLUMNS``.
         """
         from models.analysis.twin_runs import run_pairs, with_twin_columns
+        from models.experiments.runner import seed_key
         from models.experiments.spec import point_scenario
         from models.params import Scenario
 
@@ -113,7 +114,8 @@ class SweepResults:
             if label is not None:
                 values["base"] = label
             scenario = point_scenario(scenarios, values)
-            (pair,) = run_pairs([scenario], [(int(row["point"]), int(row["replicate"]))], manifest["engine"])
+            key = seed_key(int(row["point"]), int(row["replicate"]), spec.get("common_random_numbers", False))
+            (pair,) = run_pairs([scenario], [key], manifest["engine"])
             frame = with_twin_columns(pair)
             frame = frame if columns is None else frame[["step", *columns, *[f"twin_{c}" for c in columns
                                                                            if f"twin_{c}" in frame]]]

@@ -60,34 +60,50 @@ class SweepInterrupted(RuntimeError):
         self.exit_code = exit_code
 
 
-def run_row(task: tuple, scenario, pair, engine: str, keep: str, seconds: float) -> tuple[dict, Any]:
+def seed_key(point: int, replicate: int, common_random_numbers: bool = False) -> tuple[int, int]:
+    """The ``(point, replicate)`` key a run's seed is spawned from: ``(0, replicate)`` with common random numbers."""
+    return (0 if common_random_numbers else point, replicate)
+
+
+def run_row(task: tuple, scenario, pair, engine: str, keep: str, seconds: float,
+            key: tuple[int, int] | None = None, series_columns=None) -> tuple[dict, Any]:
     """Summary row and (optionally) the time series to store for one run and its twin.
 
     The row holds the twin-relative metrics and the absolute ones (``models.analysis.twins.summarise_pair``);
     a stored time series carries ``twin_<column>`` beside the main columns
-    (``models.analysis.twin_runs.TWIN_COLUMNS``).
+    (``models.analysis.twin_runs.TWIN_COLUMNS``), or only ``series_columns`` and their twins.
+    ``key`` is the run's seed key (:func:`seed_key`; default ``(point, replicate)``).
     """
-    from models.analysis.twin_runs import summarise, with_twin_columns
+    from models.analysis.twin_runs import TWIN_COLUMNS, summarise, with_twin_columns
     from models.exogenous import run_seed_int, run_seed_sequence
 
     rid, point, replicate, params = task
+    key = key or (point, replicate)
     root = scenario.simulation.seed
     row = {
         "run_id": rid, "point": point, "replicate": replicate, "root_seed": root,
-        "seed": run_seed_int(run_seed_sequence(root, point, replicate)),
+        "seed": run_seed_int(run_seed_sequence(root, *key)),
         "engine": engine, "steps": scenario.simulation.steps, **params,
-        **summarise(pair, scenario, point, replicate), "runtime_seconds": round(seconds, 6),
+        **summarise(pair, scenario, *key), "runtime_seconds": round(seconds, 6),
     }
     series = None
     if keep == "timeseries":
-        frame = with_twin_columns(pair)
+        if series_columns is None:
+            frame = with_twin_columns(pair)
+        else:
+            kept = [c for c in series_columns if c != "step"]
+            frame = with_twin_columns(pair._replace(frame=pair.frame[["step", *kept]]),
+                                      [c for c in kept if c in TWIN_COLUMNS])
         keys = {"run": rid, "point": point, "replicate": replicate, **params}
         series = frame.assign(**keys)[[*keys, *frame.columns]]
     return row, series
 
 
-def compute_runs(tasks: list[tuple], scenarios: list, engine: str) -> list[tuple[Any, float, str | None]]:
+def compute_runs(tasks: list[tuple], scenarios: list, engine: str,
+                 keys: list[tuple[int, int]] | None = None) -> list[tuple[Any, float, str | None]]:
     """Run every task and its twin; ``(Pair or None, seconds per run, error or None)`` per task, in order.
+
+    ``keys`` are the runs' seed keys (:func:`seed_key`; default each task's ``(point, replicate)``).
 
     The batch engine steps the runs of one array structure, and their twins, together; cadCAD and the ABM
     run one by one (``models.analysis.twin_runs.run_pairs``).
@@ -95,11 +111,12 @@ def compute_runs(tasks: list[tuple], scenarios: list, engine: str) -> list[tuple
     from models.analysis.twin_runs import run_pairs
 
     results: list[tuple[Any, float, str | None]] = [(None, 0.0, None)] * len(tasks)
+    keys = keys or [(t[1], t[2]) for t in tasks]
     if engine != "batch":
-        for k, (task, sc) in enumerate(zip(tasks, scenarios, strict=True)):
+        for k, sc in enumerate(scenarios):
             started = time.perf_counter()
             try:
-                (pair,) = run_pairs([sc], [(task[1], task[2])], engine)
+                (pair,) = run_pairs([sc], [keys[k]], engine)
                 results[k] = (pair, time.perf_counter() - started, None)
             except Exception as exc:  # noqa: BLE001 - reported per run, the sweep continues
                 results[k] = (None, 0.0, f"{type(exc).__name__}: {exc}")
@@ -112,7 +129,7 @@ def compute_runs(tasks: list[tuple], scenarios: list, engine: str) -> list[tuple
     for members in groups.values():
         started = time.perf_counter()
         try:
-            pairs = run_pairs([scenarios[k] for k in members], [(tasks[k][1], tasks[k][2]) for k in members])
+            pairs = run_pairs([scenarios[k] for k in members], [keys[k] for k in members])
         except Exception as exc:  # noqa: BLE001
             for k in members:
                 results[k] = (None, 0.0, f"{type(exc).__name__}: {exc}")
@@ -130,7 +147,8 @@ def execute_chunk(tasks: list[tuple], base: dict, meta: dict, store_root: str) -
         tasks: ``(run_id, point, replicate, {path: value})`` tuples.
         base: label -> base scenario as JSON data (fixed overrides applied; label ``""`` for a sweep over one
             base); plain data survives worker loss.
-        meta: ``engine``, ``keep`` and ``model`` (the client's :func:`models.io.model_version`).
+        meta: ``engine``, ``keep``, ``model`` (the client's :func:`models.io.model_version`), and optionally
+            ``common_random_numbers`` and ``series_columns`` (the spec's).
         store_root: the sweep directory, absolute.
 
     Returns:
@@ -147,13 +165,16 @@ def execute_chunk(tasks: list[tuple], base: dict, meta: dict, store_root: str) -
     scenarios_ = {label or None: Scenario.model_validate(data) for label, data in base.items()}
     scenarios = [point_scenario(scenarios_, t[3]) for t in tasks]
     status: list[tuple[str, str | None, bool]] = []
-    for task, sc, (pair, seconds, error) in zip(tasks, scenarios, compute_runs(tasks, scenarios, meta["engine"]),
-                                                strict=True):
+    keys = [seed_key(t[1], t[2], meta.get("common_random_numbers", False)) for t in tasks]
+    for task, sc, key, (pair, seconds, error) in zip(tasks, scenarios, keys,
+                                                     compute_runs(tasks, scenarios, meta["engine"], keys),
+                                                     strict=True):
         if error is not None:
             status.append((task[0], error, False))
             continue
         try:
-            row, series = run_row(task, sc, pair, meta["engine"], meta["keep"], seconds)
+            row, series = run_row(task, sc, pair, meta["engine"], meta["keep"], seconds, key,
+                                  meta.get("series_columns"))
             store.write_run(task[0], row, series, meta["model"])
         except OSError as exc:
             status.append((task[0], f"{type(exc).__name__}: {exc}", exc.errno in STORAGE_ERRNOS))
@@ -280,13 +301,16 @@ def run_sweep(spec: SweepSpec | str | Path, workers: int | None = None, schedule
             "replicates": spec.replicates, "runs": len(tasks),
             **({"base_scenario": base[None].model_dump(mode="json")} if None in base else
                {"base_scenarios": {k: v.model_dump(mode="json") for k, v in base.items()}}),
-            "seeding": "numpy.random.SeedSequence(entropy=simulation.seed, spawn_key=(point, replicate))",
+            "seeding": "numpy.random.SeedSequence(entropy=simulation.seed, spawn_key=" + (
+                "(0, replicate)): common random numbers" if spec.common_random_numbers else "(point, replicate))"),
             "model": model, "stale_lock": lock.stale, "quarantined": scan.quarantined,
         }
         store.write_manifest({**manifest, "status": "running"})
         store.stage_interrupted(manifest)
         pending = [t for t in tasks if t[0] not in scan.done]
-        meta = {"engine": spec.engine, "keep": spec.keep, "model": model}
+        meta = {"engine": spec.engine, "keep": spec.keep, "model": model,
+                "common_random_numbers": spec.common_random_numbers,
+                "series_columns": list(spec.series_columns) if spec.series_columns is not None else None}
         try:
             failures, written = _execute(client, pending, base, spec, store, meta, progress)
         except SweepInterrupted as exc:

@@ -19,8 +19,8 @@ Example::
     parameters:
       market.liquidity_usd: {values: [25000, 100000]}
       providers.opex_usd_per_year: {low: 100.0, high: 400.0}
-    sampler: latin_hypercube          # grid | zip | latin_hypercube | sobol
-    samples: 64
+    sampler: latin_hypercube          # grid | zip | latin_hypercube | sobol | morris
+    samples: 64                       # LHS points; Sobol base sample N; Morris trajectories r
     replicates: 4
     engine: batch
     steps: 104
@@ -39,6 +39,12 @@ base-specific parameters crossed with the common ones, and a quick mode (``depin
       replicates: 2
 
 A sweep without ``parameters`` (sampler ``grid``) is Monte Carlo only: one point, ``replicates`` runs.
+
+For sensitivity analysis (``models.analysis.sensitivity``): ``sampler: sobol`` (``second_order: true`` for
+the ``N (2D + 2)`` design) or ``sampler: morris`` (``levels``), ``common_random_numbers: true`` so that every
+point's replicate ``r`` sees the same market paths, and ``keep: timeseries`` with ``series_columns`` to store
+only the paths the indices over time need. ``box: FILE`` reads a box of scenario discovery
+(``models.experiments.boxes``) back as ranges.
 """
 
 from __future__ import annotations
@@ -55,6 +61,7 @@ import numpy as np
 from pydantic import AfterValidator, Field, ValidationError, model_validator
 from pydantic_core import PydanticCustomError
 
+from models.experiments.samplers import design_points, unit_design
 from models.param_io import MAX_SEED
 from models.params import (
     Float,
@@ -71,7 +78,8 @@ from models.params import (
     with_overrides,
 )
 
-SAMPLERS = ("grid", "zip", "latin_hypercube", "sobol")
+SAMPLERS = ("grid", "zip", "latin_hypercube", "sobol", "morris")
+SAMPLED = ("latin_hypercube", "sobol", "morris")  # designs drawn on the unit cube (models.experiments.samplers)
 BASE_KEY = "base"  # the summary column that names a run's base scenario in a sweep over several
 MAX_SWEEP_RUNS = 1_000_000
 MAX_SAMPLES = 10**9
@@ -135,7 +143,7 @@ class QuickMode(Frozen):
     parameters: dict[str, ParameterRange] = Field(default_factory=dict, description="Ranges replaced in quick mode.")
     base_parameters: dict[SafeName, dict[str, ParameterRange]] = Field(
         default_factory=dict, description="Per-base ranges replaced in quick mode.")
-    samples: Int | None = Field(None, ge=1, le=MAX_SAMPLES, description="Points (latin_hypercube, sobol).")
+    samples: Int | None = Field(None, ge=1, le=MAX_SAMPLES, description="Points (LHS), N (sobol), r (morris).")
     replicates: Int | None = Field(None, ge=1, le=MAX_SWEEP_RUNS, description="Replicates per point.")
     steps: Int | None = Field(None, ge=1, description="Horizon, steps.")
 
@@ -154,9 +162,20 @@ class SweepSpec(Frozen):
     overrides: dict[str, Value] = Field(default_factory=dict, description="Dotted path -> value for every run.")
     parameters: dict[str, ParameterRange] = Field(default_factory=dict, description=(
         "Dotted path -> values or range; none at all = a Monte Carlo-only sweep (one point, `replicates` runs)."))
-    sampler: Literal["grid", "zip", "latin_hypercube", "sobol"] = "grid"
+    box: str | None = Field(None, description=(
+        "A box file of scenario discovery (models.experiments.boxes), relative to the sweep file; its limits "
+        "replace the ranges of the parameters they name (or add them). Absolute once loaded."))
+    sampler: Literal["grid", "zip", "latin_hypercube", "sobol", "morris"] = "grid"
     samples: Int | None = Field(None, ge=1, le=MAX_SAMPLES,
-                                description="latin_hypercube: points; sobol: base sample N.")
+                                description="latin_hypercube: points; sobol: base sample N; morris: trajectories r.")
+    second_order: bool = Field(False, description="sobol: the N (2D + 2) design that gives second-order indices.")
+    levels: Int = Field(4, ge=2, le=64, description="morris: grid levels p (even; Morris 1991).")
+    common_random_numbers: bool = Field(False, description=(
+        "Replicate r of every point draws the same exogenous paths (seed key (0, r) instead of (point, r)), "
+        "so a parameter's effect is not confounded with a new market path (for sensitivity analysis)."))
+    series_columns: tuple[str, ...] | None = Field(None, description=(
+        "keep: timeseries only: store just these output columns (and twin_<column> of those with a twin "
+        "column); default all."))
     replicates: Int = Field(1, ge=1, le=MAX_SWEEP_RUNS, description="Monte Carlo replicates per point.")
     engine: Literal["abm", "cadcad", "batch"] = "batch"
     steps: Int | None = Field(None, ge=1, description="Horizon override (default: the scenario's).")
@@ -181,11 +200,24 @@ class SweepSpec(Frozen):
         if BASE_KEY in self.parameters:
             raise field_error(f"parameters.{BASE_KEY}", "`base` is not a scenario parameter (allowed: base: "
                               "{label: path} to sweep over scenarios)")
-        if not self.parameters and self.sampler in ("latin_hypercube", "sobol"):
+        if not self.parameters and self.sampler in SAMPLED:
             raise field_error("parameters", f"sampler {self.sampler} needs at least one parameter (allowed: "
                               "dotted.path: {low: x, high: y}, or sampler: grid for a Monte Carlo-only sweep)")
-        if self.sampler in ("latin_hypercube", "sobol") and self.samples is None:
+        if self.sampler in SAMPLED and self.samples is None:
             raise field_error("samples", f"required for sampler {self.sampler} (allowed: 1 to {MAX_SAMPLES:,})")
+        if self.second_order and self.sampler != "sobol":
+            raise field_error("second_order", f"only for sampler sobol (this sweep uses {self.sampler})")
+        if self.sampler == "morris" and self.levels % 2:
+            raise field_error("levels", f"{self.levels} is odd (allowed: an even number of levels, Morris 1991)")
+        if self.series_columns is not None:
+            from models.output import COLUMNS
+
+            if self.keep != "timeseries":
+                raise field_error("series_columns", "needs keep: timeseries")
+            unknown_columns = [c for c in self.series_columns if c not in COLUMNS]
+            if unknown_columns:
+                raise field_error("series_columns", f"{unknown_columns[0]!r} is not an output column (allowed: "
+                                  f"{', '.join(COLUMNS)})")
         groups = [("parameters", self.parameters)]
         groups += [(f"base_parameters.{label}", extra) for label, extra in self.base_parameters.items()]
         if self.sampler in ("grid", "zip"):
@@ -245,21 +277,14 @@ def points(spec: SweepSpec) -> list[dict[str, Any]]:
     ranges = [spec.parameters[n] for n in names]
     if not names:  # Monte Carlo only: one point, the base scenario itself
         return [{}]
-    if spec.seed is None and spec.sampler in ("latin_hypercube", "sobol"):
+    if spec.seed is None and spec.sampler in SAMPLED:
         raise ValueError("the spec has no resolved seed: load it with load_sweep")
     if spec.sampler == "grid":
         return [dict(zip(names, combo, strict=True)) for combo in itertools.product(*(r.values for r in ranges))]
     if spec.sampler == "zip":
         return [dict(zip(names, combo, strict=True)) for combo in zip(*(r.values for r in ranges), strict=True)]
-    if spec.sampler == "latin_hypercube":
-        from scipy.stats import qmc
-
-        unit = qmc.LatinHypercube(d=len(names), rng=np.random.default_rng(spec.seed)).random(spec.samples)
-    else:
-        from SALib.sample import sobol
-
-        problem = {"num_vars": len(names), "names": names, "bounds": [[0.0, 1.0]] * len(names)}
-        unit = np.clip(sobol.sample(problem, spec.samples, calc_second_order=False, seed=spec.seed), 0.0, 1.0)
+    unit = unit_design(spec.sampler, names, spec.samples, spec.seed, second_order=spec.second_order,
+                       levels=spec.levels)
     columns = [r.scale(unit[:, j]) for j, r in enumerate(ranges)]
     return [dict(zip(names, row, strict=True)) for row in zip(*columns, strict=True)]
 
@@ -268,7 +293,8 @@ def expected_runs(spec: SweepSpec) -> int:
     """Number of runs (points x replicates) of a validated spec, computed without building the points.
 
     grid: product of the value-list lengths; zip: their common length; latin_hypercube: ``samples``;
-    sobol: ``samples * (D + 2)`` for D parameters (first-order and total indices).
+    sobol: ``samples * (D + 2)`` for D parameters (``2D + 2`` with ``second_order``); morris:
+    ``samples * (D + 1)``.
     """
     return _point_count(spec) * spec.replicates
 
@@ -285,9 +311,7 @@ def _point_count(spec: SweepSpec) -> int:
         return math.prod(lengths)
     if spec.sampler == "zip":
         return lengths[0]
-    if spec.sampler == "latin_hypercube":
-        return spec.samples
-    return spec.samples * (len(spec.parameters) + 2)
+    return design_points(spec.sampler, len(spec.parameters), spec.samples, spec.second_order)
 
 
 def base_scenario(spec: SweepSpec, label: str | None = None) -> Scenario:
@@ -363,7 +387,7 @@ def _check_size(path: Path, spec: SweepSpec, force: bool) -> None:
         return
     n_points = _point_count(spec)
     if n_points > MAX_SWEEP_RUNS:
-        field = "samples" if spec.sampler in ("latin_hypercube", "sobol") else "parameters"
+        field = "samples" if spec.sampler in SAMPLED else "parameters"
     else:
         field = "replicates"
     reps = f"{spec.replicates:,} replicate" + ("s" if spec.replicates != 1 else "")
@@ -431,6 +455,8 @@ def load_sweep(path: str | Path, force: bool = False, quick: bool = False) -> Sw
             raise ParameterError(f"{path}: {exc}") from exc
     if isinstance(spec.base, dict) and spec.seed is None:
         raise ParameterError(f"{path}: seed: a sweep over several bases needs its own root seed (allowed: seed: N)")
+    if spec.box is not None:
+        spec = _apply_box(path, spec)
     _check_size(path, spec, force)
     resolved, file_bases = {}, {}
     for label, rel in bases(spec).items():
@@ -470,6 +496,33 @@ def load_sweep(path: str | Path, force: bool = False, quick: bool = False) -> Sw
         field = f"parameters (point {i}: {point})"
         _check_limits(path, spec, _check_point(path, field, scenarios, point), field, force)
     return spec
+
+
+def _apply_box(path: Path, spec: SweepSpec) -> SweepSpec:
+    """The spec with its box's limits as the ranges of the parameters they name (``models.experiments.boxes``)."""
+    from models.experiments.boxes import box_ranges, read_box
+
+    box_path = _resolve_base(path, spec.box)
+    try:
+        ranges = box_ranges(read_box(box_path))
+    except ParameterError as exc:
+        raise ParameterError(f"{path}: box: {exc}") from None
+    own = {label: dict(extra) for label, extra in spec.base_parameters.items()}
+    common = dict(spec.parameters)
+    for key, rng in ranges.items():
+        holders = [label for label, extra in own.items() if key in extra]
+        for label in holders:
+            own[label][key] = rng
+        if not holders:
+            common[key] = rng
+    data = {**spec.model_dump(mode="json"), "box": str(box_path),
+            "parameters": {k: r.model_dump(mode="json") for k, r in common.items()},
+            "base_parameters": {lb: {k: r.model_dump(mode="json") for k, r in ex.items()} for lb, ex in own.items()}}
+    try:
+        return SweepSpec.model_validate(data)
+    except ValidationError as exc:
+        raise ParameterError(f"{path}: box: {box_path}: " + format_validation_error(str(path), exc, SweepSpec)
+                             .removeprefix(f"{path}: ")) from exc
 
 
 def _check_point(path: Path, field: str, scenarios: dict, point: dict[str, Any]) -> Scenario:
