@@ -16,8 +16,8 @@ import yaml
 from sweep_helpers import BASE
 
 from models.analysis import sensitivity as sa
-from models.experiments.runner import run_sweep, seed_key
 from models.experiments.results import SweepResults
+from models.experiments.runner import run_sweep, seed_key
 from models.experiments.spec import SweepSpec, expected_runs, load_sweep, points
 from models.params import ParameterError
 

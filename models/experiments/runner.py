@@ -94,7 +94,8 @@ def run_row(task: tuple, scenario, pair, engine: str, keep: str, seconds: float,
             kept = [c for c in series_columns if c != "step"]
             frame = with_twin_columns(pair._replace(frame=pair.frame[["step", *kept]]),
                                       [c for c in kept if c in TWIN_COLUMNS])
-        keys = {"run": rid, "point": point, "replicate": replicate, **params}
+        # with chosen columns (large sensitivity sweeps) the parameters stay in the summary row only
+        keys = {"run": rid, "point": point, "replicate": replicate, **(params if series_columns is None else {})}
         series = frame.assign(**keys)[[*keys, *frame.columns]]
     return row, series
 

@@ -175,7 +175,7 @@ class SweepSpec(Frozen):
         "so a parameter's effect is not confounded with a new market path (for sensitivity analysis)."))
     series_columns: tuple[str, ...] | None = Field(None, description=(
         "keep: timeseries only: store just these output columns (and twin_<column> of those with a twin "
-        "column); default all."))
+        "column), keyed by run, point and replicate (the swept values stay in the summary); default all."))
     replicates: Int = Field(1, ge=1, le=MAX_SWEEP_RUNS, description="Monte Carlo replicates per point.")
     engine: Literal["abm", "cadcad", "batch"] = "batch"
     steps: Int | None = Field(None, ge=1, description="Horizon override (default: the scenario's).")
