@@ -169,10 +169,14 @@ def model_code_hash() -> str:
     """sha256 over the source of the imported ``models`` package (every ``.py`` file, path and bytes).
 
     Any edit to the economy's code changes it, so results of two model versions are never mixed unawares.
+    Modules named ``*figures.py`` only draw and format what is stored (they never compute a run or its
+    summary), so they are left out: restyling a figure does not invalidate every stored sweep.
     """
     package = Path(__file__).resolve().parent
     digest = hashlib.sha256()
     for path in sorted(package.rglob("*.py")):
+        if path.name.endswith("figures.py"):
+            continue
         digest.update(path.relative_to(package).as_posix().encode())
         digest.update(b"\0")
         digest.update(path.read_bytes())

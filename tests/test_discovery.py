@@ -67,6 +67,9 @@ def test_cart_puts_the_known_box_in_its_safest_leaf(synthetic):
     safest = rules.iloc[0]
     assert safest["p_collapse"] < 0.15 and "mode in ['bme']" in safest["rule"]
     assert "a >" in safest["rule"] and "b <=" in safest["rule"]
+    for rule in rules["rule"]:  # each feature appears once per rule, its bounds merged
+        names = [c.split(" < ")[-1].split(" ")[0] for c in rule.split(" and ")]
+        assert len(names) == len(set(names)), rule
     assert rules["n"].sum() == len(x) and rules["p_collapse"].is_monotonic_increasing
     assert (rules["p_collapse_low"] <= rules["p_collapse"]).all()
 
@@ -107,9 +110,9 @@ def test_retest_compares_fresh_runs_with_the_box_interval(found):
     p = box.stats["p_collapse"]
     fresh = pd.DataFrame({"regime": ["collapse"] * round(p * 1000) + ["stall"] * (1000 - round(p * 1000))})
     check = sd.retest(box, fresh)
-    assert check["n"] == 1000 and check["within"]
+    assert check["n"] == 1000 and check["within"] and check["overlap"]
     worse = sd.retest(box, pd.DataFrame({"regime": ["collapse"] * 60 + ["stall"] * 40}))
-    assert worse["p_collapse"] == 0.6 and not worse["within"]
+    assert worse["p_collapse"] == 0.6 and not worse["within"] and not worse["overlap"]
 
 
 @pytest.mark.parametrize(("box", "message"), [

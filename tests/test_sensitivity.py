@@ -98,14 +98,17 @@ def test_indices_over_time_follow_the_input_that_drives_each_step():
     x = matrix(spec)
     steps = np.arange(6)
     paths = np.column_stack([np.ones(len(x)), *(x[:, 0] if t < 3 else x[:, 1] for t in steps[1:])])
+    paths = np.column_stack([paths, 1 + 1e-6 * x[:, 0]])  # a spread of a millionth of the mean: no indices
+    steps = np.arange(7)
     frame = sa.sobol_over_time(spec, paths, steps, num_resamples=50)
     assert not frame[frame.step == 0]["defined"].any() and frame[frame.step == 0]["S1"].isna().all()
+    assert not frame[frame.step == 6]["defined"].any() and frame[frame.step == 6]["variance"].gt(0).all()
     by = frame[frame.defined].pivot(index="step", columns="parameter", values="S1")
     np.testing.assert_allclose(by.loc[[1, 2], "early"], 1, atol=0.05)
     np.testing.assert_allclose(by.loc[[3, 4, 5], "late"], 1, atol=0.05)
     np.testing.assert_allclose(by.loc[[3, 4, 5], "early"], 0, atol=0.05)
     every = sa.sobol_over_time(spec, paths, steps, every=2, num_resamples=20)
-    assert sorted(every.step.unique()) == [0, 2, 4]
+    assert sorted(every.step.unique()) == [0, 2, 4, 6]
 
 
 def test_outcomes_average_replicates_and_refuse_missing_points():
@@ -146,6 +149,8 @@ def write_spec(tmp_path, **fields):
     ({"sampler": "sobol", "samples": 4, "keep": "timeseries", "series_columns": ["providerz"]},
      "series_columns: 'providerz' is not an output column"),
     ({"sampler": "morris"}, "samples: required for sampler morris"),
+    ({"sampler": "sobol", "samples": 4, "levers": ["market.liquidity_usd", "nope"]},
+     "levers: 'nope' is not a swept parameter"),
 ])
 def test_bad_sensitivity_specs_name_the_field(tmp_path, fields, message):
     with pytest.raises(ParameterError, match=message):

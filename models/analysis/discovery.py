@@ -118,14 +118,17 @@ class PrimResult:
         return out
 
 
-def prim(x: pd.DataFrame, of_interest, *, threshold: float = 0.9, peel_alpha: float = 0.05,
+def prim(x: pd.DataFrame, of_interest, *, threshold: float = 1e-9, peel_alpha: float = 0.05,
          paste_alpha: float = 0.05, mass_min: float = 0.05, ranges: dict[str, Any] | None = None) -> PrimResult:
     """Run PRIM toward the runs ``of_interest`` (boolean per row of ``x``).
 
     Args:
         x: one row per run, one column per swept parameter (strings are treated as categories).
         of_interest: True for the runs the box should hold (for example, regime is not collapse).
-        threshold: the density PRIM's box must reach to be kept (``ema_workbench`` semantics).
+        threshold: in (0, 1]. ``ema_workbench`` counts a run of interest when its y (0 or 1) is at least this,
+            and keeps the trajectory only if the last box's density reaches it (else it returns a one-box
+            "dump box"); the default, just above 0, always keeps it, and the target density is applied
+            afterwards by :meth:`PrimResult.choose`.
         peel_alpha: share of the box peeled per step.
         paste_alpha: share of the box pasted back per step.
         mass_min: the smallest box, as a share of all runs.
@@ -139,6 +142,8 @@ def prim(x: pd.DataFrame, of_interest, *, threshold: float = 0.9, peel_alpha: fl
         from ema_workbench.analysis import prim as ema_prim
 
     logging.getLogger("EMA").setLevel(logging.WARNING)
+    if not 0 < threshold <= 1:
+        raise ValueError(f"threshold {threshold!r} is not in (0, 1] (runs of interest are those with y >= it)")
     y = np.asarray(of_interest, dtype=bool)
     x = x.reset_index(drop=True).copy()
     for column in x.columns:
@@ -187,29 +192,48 @@ def cart_rules(x: pd.DataFrame, collapsed, *, max_depth: int = 3, min_leaf_share
     tree = DecisionTreeClassifier(max_depth=max_depth, min_samples_leaf=max(1, int(min_leaf_share * len(y))),
                                   random_state=seed).fit(coded.to_numpy(dtype=float), y)
     t = tree.tree_
-    rules: dict[int, list[str]] = {0: []}
+    # per node: feature -> (low, high] bounds (numeric) or the allowed category codes
+    bounds: dict[int, dict[str, Any]] = {0: {}}
     for node in range(t.node_count):
         if t.children_left[node] == -1:
             continue
-        name, cut = coded.columns[t.feature[node]], t.threshold[node]
-        if name in categories:
-            cats = categories[name]
-            left = [c for i, c in enumerate(cats) if i <= cut]
-            right = [c for i, c in enumerate(cats) if i > cut]
-            conds = (f"{name} in {left}", f"{name} in {right}")
-        else:
-            conds = (f"{name} <= {cut:.4g}", f"{name} > {cut:.4g}")
-        rules[t.children_left[node]] = [*rules[node], conds[0]]
-        rules[t.children_right[node]] = [*rules[node], conds[1]]
+        name, cut = coded.columns[t.feature[node]], float(t.threshold[node])
+        for child, side in ((t.children_left[node], "left"), (t.children_right[node], "right")):
+            own = dict(bounds[node])
+            if name in categories:
+                allowed = own.get(name, set(range(len(categories[name]))))
+                own[name] = {i for i in allowed if (i <= cut) == (side == "left")}
+            else:
+                low, high = own.get(name, (-np.inf, np.inf))
+                own[name] = (low, min(high, cut)) if side == "left" else (max(low, cut), high)
+            bounds[child] = own
+    rules = {node: _rule_text(b, categories) for node, b in bounds.items()}
     leaves = tree.apply(coded.to_numpy(dtype=float))
     rows = []
     for leaf in np.unique(leaves):
         member = leaves == leaf
         n, k = int(member.sum()), int(y[member].sum())
         low, high = wilson(k, n)
-        rows.append({"leaf": int(leaf), "rule": " and ".join(rules[leaf]) or "all runs", "n": n, "collapses": k,
+        rows.append({"leaf": int(leaf), "rule": rules[leaf] or "all runs", "n": n, "collapses": k,
                      "p_collapse": k / n, "p_collapse_low": low, "p_collapse_high": high, "share": n / len(y)})
     return pd.DataFrame(rows).sort_values(["p_collapse", "n"], ascending=[True, False]).reset_index(drop=True)
+
+
+def _rule_text(bounds: dict[str, Any], categories: dict[str, list[str]]) -> str:
+    """One leaf's conditions, each feature once: ``a > 0.6 and b <= 4`` (``lo < f <= hi`` when both)."""
+    parts = []
+    for name, bound in bounds.items():
+        if name in categories:
+            parts.append(f"{name} in {[categories[name][i] for i in sorted(bound)]}")
+            continue
+        low, high = bound
+        if np.isfinite(low) and np.isfinite(high):
+            parts.append(f"{low:.4g} < {name} <= {high:.4g}")
+        elif np.isfinite(low):
+            parts.append(f"{name} > {low:.4g}")
+        else:
+            parts.append(f"{name} <= {high:.4g}")
+    return " and ".join(parts)
 
 
 def write_box(box: Box, path: str | Path) -> Path:
@@ -238,15 +262,17 @@ def retest(box: Box, summary: pd.DataFrame, column: str = "regime", collapse: st
         collapse: the label counted as a collapse.
 
     Returns:
-        ``n, collapses, p_collapse, p_collapse_low, p_collapse_high`` of the fresh runs, and ``within``: the
-        fresh estimate lies inside the box's in-sample Wilson interval.
+        ``n, collapses, p_collapse, p_collapse_low, p_collapse_high`` of the fresh runs; ``within``: the fresh
+        estimate lies inside the box's in-sample Wilson interval (the re-test confirms the box); ``overlap``:
+        the two intervals overlap (a weaker agreement).
     """
     n = len(summary)
     k = int((summary[column] == collapse).sum())
     low, high = wilson(k, n)
     p = k / n
     return {"n": n, "collapses": k, "p_collapse": p, "p_collapse_low": low, "p_collapse_high": high,
-            "within": bool(box.stats["p_collapse_low"] <= p <= box.stats["p_collapse_high"])}
+            "within": bool(box.stats["p_collapse_low"] <= p <= box.stats["p_collapse_high"]),
+            "overlap": bool(low <= box.stats["p_collapse_high"] and box.stats["p_collapse_low"] <= high)}
 
 
 def _plain(obj: Any) -> Any:

@@ -162,6 +162,9 @@ class SweepSpec(Frozen):
     overrides: dict[str, Value] = Field(default_factory=dict, description="Dotted path -> value for every run.")
     parameters: dict[str, ParameterRange] = Field(default_factory=dict, description=(
         "Dotted path -> values or range; none at all = a Monte Carlo-only sweep (one point, `replicates` runs)."))
+    levers: tuple[str, ...] = Field((), description=(
+        "The swept parameters a protocol team sets (EMA Workbench's levers); every other swept parameter is an "
+        "uncertainty it does not control. Used by the analysis to tell them apart."))
     box: str | None = Field(None, description=(
         "A box file of scenario discovery (models.experiments.boxes), relative to the sweep file; its limits "
         "replace the ranges of the parameters they name (or add them). Absolute once loaded."))
@@ -205,6 +208,11 @@ class SweepSpec(Frozen):
                               "dotted.path: {low: x, high: y}, or sampler: grid for a Monte Carlo-only sweep)")
         if self.sampler in SAMPLED and self.samples is None:
             raise field_error("samples", f"required for sampler {self.sampler} (allowed: 1 to {MAX_SAMPLES:,})")
+        swept = set(self.parameters).union(*(set(extra) for extra in self.base_parameters.values()))
+        for lever in self.levers:
+            if lever not in swept:
+                raise field_error("levers", f"{lever!r} is not a swept parameter (allowed: "
+                                  f"{', '.join(sorted(swept)) or 'none'})")
         if self.second_order and self.sampler != "sobol":
             raise field_error("second_order", f"only for sampler sobol (this sweep uses {self.sampler})")
         if self.sampler == "morris" and self.levels % 2:
