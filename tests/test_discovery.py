@@ -140,3 +140,35 @@ def test_a_sweep_naming_a_missing_or_bad_box_exits_2_with_the_field(tmp_path):
     proc = subprocess.run([sys.executable, "-m", "models.cli", "validate", str(spec_path)], capture_output=True,
                           text=True)
     assert proc.returncode == 2 and "providers.opex_usd_per_year" in proc.stderr, proc.stderr
+
+
+def test_lever_boxes_find_what_a_lever_does_where_the_shock_is_large():
+    rng = np.random.default_rng(7)
+    n = 4000
+    x = pd.DataFrame({"shock": rng.uniform(0, 1, n), "depth": rng.uniform(0, 1, n), "noise": rng.uniform(0, 1, n)})
+    # small shocks: safe anyway; large shocks: safe only with a deep pool (depth > 0.7)
+    p = np.where(x.shock < 0.5, 0.03, np.where(x.depth > 0.7, 0.05, 0.8))
+    collapsed = rng.uniform(size=n) < p
+    table = sd.lever_boxes(x, collapsed, ["depth", "noise"], "shock", [0.0, 0.5, 1.0],
+                           ranges={"depth": ParameterRange(low=0.0, high=1.0), "noise": ParameterRange(low=0.0,
+                                                                                                    high=1.0)})
+    assert list(table["low"]) == [0.0, 0.5] and table["n"].sum() == n
+    small, large = table.iloc[0], table.iloc[1]
+    assert small["p_band"] < 0.1 and small["meets"]
+    assert large["p_band"] > 0.4 and large["meets"] and large["p_collapse"] <= 0.1
+    assert set(large["limits"]) == {"depth"} and large["limits"]["depth"]["low"] == pytest.approx(0.7, abs=0.05)
+    assert large["limits"]["depth"]["high"] == 1.0
+
+
+def test_lever_effects_split_each_band_by_lever_quantile():
+    rng = np.random.default_rng(8)
+    n = 2000
+    x = pd.DataFrame({"shock": rng.uniform(0, 1, n), "depth": rng.uniform(0, 1, n)})
+    collapsed = rng.uniform(size=n) < np.where((x.shock > 0.5) & (x.depth < 0.5), 0.8, 0.05)
+    table = sd.lever_effects(x, collapsed, ["depth"], "shock", [0.0, 0.5, 1.0], quantiles=2)
+    assert len(table) == 4 and table["n"].sum() == n
+    large = table[table.band_low == 0.5].set_index("quantile")
+    assert large.loc[0, "p_collapse_low"] > large.loc[1, "p_collapse_high"]  # the shallow half collapses
+    assert large.loc[0, "lever_high"] <= large.loc[1, "lever_low"] and abs(large.loc[0, "lever_high"] - 0.5) < 0.05
+    small = table[table.band_low == 0.0]
+    assert (small["p_collapse"] < 0.12).all()

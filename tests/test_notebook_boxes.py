@@ -32,12 +32,12 @@ def test_boxes_notebook_runs_in_quick_mode(tmp_path):
     # the box should restrict something (the whole-sweep case is covered by the pick_box tests below)
     outs = execute(NOTEBOOK, tmp_path, {"quick": True, "workers": 2, "results_dir": str(results),
                                         "findings_path": str(findings), "max_p_collapse": 0.05})
-    assert figures(outs) == 4
+    assert figures(outs) == 5
     texts = markdown(outs)
     assert any(text.startswith("**Findings.**") for text in texts), "the Findings list is missing"
     assert any(text.startswith("**Design advice.**") for text in texts), "the design advice is missing"
     entries = [f for f in json.loads(findings.read_text()) if f["notebook"] == NOTEBOOK]
-    assert 3 <= len(entries) <= 6
+    assert 3 <= len(entries) <= 7
     for entry in entries:
         assert FIELDS <= set(entry), entry
         assert entry["holds"] is True, entry["statement"]
@@ -186,3 +186,17 @@ def test_figures_label_their_axes():
     estimates = pd.DataFrame([{"label": "a", "p": 0.2, "low": 0.1, "high": 0.3, "n": 50}])
     assert dfig.plot_estimates(estimates, 0.1).axes[0].get_xlim()[1] <= 1.0
     matplotlib.pyplot.close("all")
+
+
+def test_strongest_lever_and_its_band_plot():
+    effects = pd.DataFrame({
+        "lever": ["a"] * 4 + ["b"] * 4, "band_low": [0.3, 0.3, 0.6, 0.6] * 2, "band_high": [0.6, 0.6, 0.9, 0.9] * 2,
+        "quantile": [0, 1] * 4, "lever_low": [0.0, 0.5] * 4, "lever_high": [0.5, 1.0] * 4, "n": [50] * 8,
+        "p_collapse": [0.1, 0.12, 0.5, 0.52, 0.1, 0.1, 0.3, 0.7],
+        "p_collapse_low": [0.05] * 8, "p_collapse_high": [0.8] * 8})
+    assert dfig.strongest_lever(effects) == "b"
+    fig = dfig.plot_lever_bands(effects.assign(lever=effects["lever"].map({"a": "payment.burn_share",
+                                                                           "b": "market.liquidity_target_share"})),
+                                "market.liquidity_target_share", 0.1)
+    ax = fig.axes[0]
+    assert ax.get_xlabel() and ax.get_ylabel() and len(ax.get_legend().get_texts()) == 3

@@ -316,3 +316,86 @@ def retest_spec(spec, box_path: str | Path, out: str | Path, samples: int, seed:
     header = (f"# Re-test of box {box.name!r} on fresh runs (models.analysis.discovery.retest_spec): the sweep "
               f"{spec.name!r}\n# with the box's limits as ranges and a new root seed.\n")
     return atomic_write_text(out, header + yaml.safe_dump(data, sort_keys=False))
+
+
+def lever_boxes(x: pd.DataFrame, collapsed, levers, condition: str, edges, *, max_p_collapse: float = 0.1,
+                ranges: dict[str, Any] | None = None, min_runs: int = 100, min_mass: float = 0.2) -> pd.DataFrame:
+    """What the levers alone can do within bands of one uncertainty: a PRIM box over the levers per band.
+
+    The widest box of all parameters often restricts only the world (the shock size, say), which a protocol
+    team cannot choose. Here PRIM may restrict the levers only, within each band ``[edges[i], edges[i + 1])``
+    of ``condition``: the answer to "for shocks of this size, which settings keep P(collapse) low?".
+
+    Args:
+        x: one row per run, the swept parameters (``condition`` among them).
+        collapsed: True for each run that collapsed.
+        levers: the columns PRIM may restrict.
+        condition: the uncertainty whose bands are examined (for example ``shocks.0.size``).
+        edges: band edges, increasing; the last band includes its upper edge.
+        max_p_collapse: the target; the widest box meeting it is taken, else the densest box that keeps at
+            least ``min_mass`` of the band's runs (the best the levers can do without a tiny box).
+        ranges: the sweep's ranges (an unpeeled side keeps the sweep's bound).
+        min_runs: a band with fewer runs is skipped.
+        min_mass: see ``max_p_collapse``.
+
+    Returns:
+        One row per band: ``low, high, n, p_band`` (P(collapse) over the band), ``p_collapse, p_collapse_low,
+        p_collapse_high, mass`` (share of the band's runs in the box), ``meets`` (the box reaches the
+        target), ``limits`` (dict of the levers it restricts).
+    """
+    y = np.asarray(collapsed, dtype=bool)
+    rows = []
+    edges = list(edges)
+    for i, (low, high) in enumerate(zip(edges[:-1], edges[1:], strict=True)):
+        values = x[condition].to_numpy(dtype=float)
+        member = (values >= low) & ((values <= high) if i == len(edges) - 2 else (values < high))
+        if member.sum() < min_runs:
+            continue
+        sub, ys = x.loc[member, list(levers)].reset_index(drop=True), y[member]
+        row = {"low": low, "high": high, "n": int(member.sum()), "p_band": float(ys.mean())}
+        if ys.all() or not ys.any():  # nothing to peel toward (PRIM needs both outcomes)
+            k = int(ys.sum())
+            low_, high_ = wilson(k, len(ys))
+            rows.append({**row, "p_collapse": k / len(ys), "p_collapse_low": low_, "p_collapse_high": high_,
+                         "mass": 1.0, "meets": k / len(ys) <= max_p_collapse, "limits": {}})
+            continue
+        found = prim(sub, ~ys, ranges=ranges)
+        try:
+            index = found.choose(1.0 - max_p_collapse - 1e-12)
+        except ValueError:
+            wide = found.trajectory[found.trajectory["mass"] >= min_mass]
+            index = int(wide.sort_values(["density", "coverage"], ascending=False).iloc[0]["index"])
+        box = found.box(index, f"levers-{i}")
+        rows.append({**row, "p_collapse": box.stats["p_collapse"], "p_collapse_low": box.stats["p_collapse_low"],
+                     "p_collapse_high": box.stats["p_collapse_high"], "mass": box.stats["mass"],
+                     "meets": bool(box.stats["p_collapse"] <= max_p_collapse + 1e-12), "limits": box.limits})
+    return pd.DataFrame(rows)
+
+
+def lever_effects(x: pd.DataFrame, collapsed, levers, condition: str, edges, quantiles: int = 4) -> pd.DataFrame:
+    """P(collapse) by quantile of each lever within bands of one uncertainty, with Wilson intervals.
+
+    The plain reading behind :func:`lever_boxes`: where a lever helps, its quantiles part within a band.
+
+    Returns:
+        Tidy frame: ``lever, band_low, band_high, quantile`` (0 = the lever's lowest values), ``lever_low,
+        lever_high`` (its values' range in that quantile), ``n, p_collapse, p_collapse_low, p_collapse_high``.
+    """
+    y = np.asarray(collapsed, dtype=bool)
+    values = x[condition].to_numpy(dtype=float)
+    edges = list(edges)
+    rows = []
+    for i, (low, high) in enumerate(zip(edges[:-1], edges[1:], strict=True)):
+        member = (values >= low) & ((values <= high) if i == len(edges) - 2 else (values < high))
+        for lever in levers:
+            lever_values = x.loc[member, lever].to_numpy(dtype=float)
+            bins = pd.qcut(lever_values, quantiles, labels=False, duplicates="drop")
+            for q in np.unique(bins):
+                inside = bins == q
+                n, k = int(inside.sum()), int(y[member][inside].sum())
+                p_low, p_high = wilson(k, n)
+                rows.append({"lever": lever, "band_low": low, "band_high": high, "quantile": int(q),
+                             "lever_low": float(lever_values[inside].min()),
+                             "lever_high": float(lever_values[inside].max()), "n": n, "p_collapse": k / n,
+                             "p_collapse_low": p_low, "p_collapse_high": p_high})
+    return pd.DataFrame(rows)

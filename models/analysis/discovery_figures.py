@@ -336,3 +336,34 @@ def plot_estimates(estimates: pd.DataFrame, max_p_collapse: float):
     fig.legend(loc="outside lower center", ncols=2, frameon=False)
     ax.set_title("P(collapse): the whole sweep, the box in sample and on fresh runs, CART's safest leaf")
     return fig
+
+
+def strongest_lever(effects: pd.DataFrame) -> str:
+    """The lever whose quantiles part most within a band (largest P(collapse) spread in any band)."""
+    spread = effects.groupby(["lever", "band_low"])["p_collapse"].agg(lambda p: p.max() - p.min())
+    return str(spread.groupby("lever").max().idxmax())
+
+
+def plot_lever_bands(effects: pd.DataFrame, lever: str, max_p_collapse: float):
+    """P(collapse) against shock band, one line per quantile of ``lever``, with Wilson intervals."""
+    import matplotlib.pyplot as plt
+
+    part = effects[effects["lever"] == lever].copy()
+    part["band"] = (part["band_low"] + part["band_high"]) / 2
+    fig, ax = plt.subplots(figsize=(7.5, 4.2))
+    quantiles = sorted(part["quantile"].unique())
+    colours = plt.get_cmap("viridis")(np.linspace(0.1, 0.9, len(quantiles)))
+    for q, colour in zip(quantiles, colours, strict=True):
+        rows = part[part["quantile"] == q].sort_values("band")
+        span = (format_value(lever, rows["lever_low"].min()), format_value(lever, rows["lever_high"].max()))
+        ax.errorbar(rows["band"] * 100, rows["p_collapse"] * 100,
+                    yerr=[(rows["p_collapse"] - rows["p_collapse_low"]) * 100,
+                          (rows["p_collapse_high"] - rows["p_collapse"]) * 100],
+                    marker="o", capsize=3, color=colour, label=f"quantile {q + 1}: {span[0]} to {span[1]}")
+    ax.axhline(max_p_collapse * 100, color="0.3", linestyle="--", linewidth=1, label="target")
+    ax.set_xlabel("fall of the market factor, band midpoint (%)")
+    ax.set_ylabel("P(collapse) against the twin (%)")
+    ax.set_title(f"What {label(lever)} does within each band of shock size")
+    ax.legend(title=label(lever), fontsize="small", loc="upper left", bbox_to_anchor=(1.01, 1.0))
+    fig.tight_layout()
+    return fig
