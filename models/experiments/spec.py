@@ -345,42 +345,6 @@ def point_scenario(bases_: dict[str | None, Scenario], params: dict[str, Any]) -
     return with_overrides(bases_[label], params)
 
 
-def quick_spec(spec: SweepSpec) -> SweepSpec:
-    """The spec's quick mode (its ``quick`` block applied, name ``<name>-quick``), or the spec if it has none.
-
-    The quick block may only replace what the sweep has: a parameter it does not sweep, or a base it does not
-    have, is an error (``ValueError`` naming the field); the result is validated again as a whole spec.
-    """
-    if spec.quick is None:
-        return spec
-    q = spec.quick
-    for key in q.parameters:
-        if key not in spec.parameters:
-            raise field_error(f"quick.parameters.{key}", "the sweep does not sweep it in parameters (allowed: "
-                              f"{', '.join(spec.parameters) or 'none'})")
-    for label, extra in q.base_parameters.items():
-        own = spec.base_parameters.get(label)
-        if own is None:
-            raise field_error(f"quick.base_parameters.{label}", "the sweep has no base_parameters of that base "
-                              f"(allowed: {', '.join(spec.base_parameters) or 'none'})")
-        for key in extra:
-            if key not in own:
-                raise field_error(f"quick.base_parameters.{label}.{key}", "the sweep does not sweep it for that "
-                                  f"base (allowed: {', '.join(own)})")
-    update: dict[str, Any] = {"name": f"{spec.name}-quick", "quick": None,
-                              "parameters": {**spec.parameters, **q.parameters},
-                              "base_parameters": {label: {**spec.base_parameters.get(label, {}), **extra}
-                                                  for label, extra in {**{k: {} for k in spec.base_parameters},
-                                                                       **q.base_parameters}.items()}}
-    for field in ("samples", "replicates", "steps"):
-        if getattr(q, field) is not None:
-            update[field] = getattr(q, field)
-    return SweepSpec.model_validate({**spec.model_dump(mode="json"), **{
-        k: ({n: r.model_dump(mode="json") for n, r in v.items()} if k == "parameters" else
-            {lb: {n: r.model_dump(mode="json") for n, r in ex.items()} for lb, ex in v.items()}
-            if k == "base_parameters" else v) for k, v in update.items()}})
-
-
 def _lookup(data: dict, dotted: str) -> Any:
     node: Any = data
     for key in dotted.split("."):
@@ -403,8 +367,8 @@ def _check_size(path: Path, spec: SweepSpec, force: bool) -> None:
                          f"the limit of {MAX_SWEEP_RUNS:,}; pass --force to run it anyway")
 
 
-def _resolve_base(path: Path, base: str) -> Path:
-    """The base file as an absolute path (a symlink loop is left for the reader to report)."""
+def resolve_relative(path: Path, base: str) -> Path:
+    """A file named relative to the sweep file, as an absolute path (a symlink loop is left to the reader)."""
     joined = path.parent / base
     try:
         return joined.resolve()
@@ -437,7 +401,8 @@ def load_sweep(path: str | Path, force: bool = False, quick: bool = False) -> Sw
     Args:
         path: sweep YAML file.
         force: allow more than ``MAX_SWEEP_RUNS`` runs and ABM runs above ``MAX_ABM_AGENTS`` agents.
-        quick: load the spec's quick mode (:func:`quick_spec`); an error if it has no ``quick`` block.
+        quick: load the spec's quick mode (``models.experiments.variants.quick_spec``); an error if it has no
+            ``quick`` block.
 
     Returns:
         The spec with ``base`` resolved to absolute paths and ``seed`` resolved to the root seed.
@@ -451,6 +416,8 @@ def load_sweep(path: str | Path, force: bool = False, quick: bool = False) -> Sw
         spec = SweepSpec.model_validate(data)
     except ValidationError as exc:
         raise ParameterError(format_validation_error(str(path), exc, SweepSpec)) from exc
+    from models.experiments.variants import apply_box, quick_spec
+
     if quick:
         if spec.quick is None:
             raise ParameterError(f"{path}: quick: the sweep has no quick block (allowed: quick: {{parameters: ..., "
@@ -464,12 +431,12 @@ def load_sweep(path: str | Path, force: bool = False, quick: bool = False) -> Sw
     if isinstance(spec.base, dict) and spec.seed is None:
         raise ParameterError(f"{path}: seed: a sweep over several bases needs its own root seed (allowed: seed: N)")
     if spec.box is not None:
-        spec = _apply_box(path, spec)
+        spec = apply_box(path, spec)
     _check_size(path, spec, force)
     resolved, file_bases = {}, {}
     for label, rel in bases(spec).items():
         field = "base" if label is None else f"base.{label}"
-        resolved[label] = str(_resolve_base(path, rel))
+        resolved[label] = str(resolve_relative(path, rel))
         try:
             file_bases[label] = load_scenario(resolved[label])
         except ParameterError as exc:
@@ -504,33 +471,6 @@ def load_sweep(path: str | Path, force: bool = False, quick: bool = False) -> Sw
         field = f"parameters (point {i}: {point})"
         _check_limits(path, spec, _check_point(path, field, scenarios, point), field, force)
     return spec
-
-
-def _apply_box(path: Path, spec: SweepSpec) -> SweepSpec:
-    """The spec with its box's limits as the ranges of the parameters they name (``models.experiments.boxes``)."""
-    from models.experiments.boxes import box_ranges, read_box
-
-    box_path = _resolve_base(path, spec.box)
-    try:
-        ranges = box_ranges(read_box(box_path))
-    except ParameterError as exc:
-        raise ParameterError(f"{path}: box: {exc}") from None
-    own = {label: dict(extra) for label, extra in spec.base_parameters.items()}
-    common = dict(spec.parameters)
-    for key, rng in ranges.items():
-        holders = [label for label, extra in own.items() if key in extra]
-        for label in holders:
-            own[label][key] = rng
-        if not holders:
-            common[key] = rng
-    data = {**spec.model_dump(mode="json"), "box": str(box_path),
-            "parameters": {k: r.model_dump(mode="json") for k, r in common.items()},
-            "base_parameters": {lb: {k: r.model_dump(mode="json") for k, r in ex.items()} for lb, ex in own.items()}}
-    try:
-        return SweepSpec.model_validate(data)
-    except ValidationError as exc:
-        raise ParameterError(f"{path}: box: {box_path}: " + format_validation_error(str(path), exc, SweepSpec)
-                             .removeprefix(f"{path}: ")) from exc
 
 
 def _check_point(path: Path, field: str, scenarios: dict, point: dict[str, Any]) -> Scenario:
