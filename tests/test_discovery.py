@@ -158,6 +158,8 @@ def test_lever_boxes_find_what_a_lever_does_where_the_shock_is_large():
     assert large["p_band"] > 0.4 and large["meets"] and large["p_collapse"] <= 0.1
     assert set(large["limits"]) == {"depth"} and large["limits"]["depth"]["low"] == pytest.approx(0.7, abs=0.05)
     assert large["limits"]["depth"]["high"] == 1.0
+    empty = sd.lever_boxes(x.head(50), collapsed[:50], ["depth"], "shock", [0.0, 0.5, 1.0])  # bands under min_runs
+    assert empty.empty and "p_band" in empty.columns
 
 
 def test_lever_effects_split_each_band_by_lever_quantile():

@@ -125,7 +125,7 @@ def test_external_dask_cluster_gives_the_same_summary(reference, tmp_path):
 
 
 def test_sigkill_then_resume_equals_uninterrupted(tmp_path):
-    spec = write_spec(tmp_path / "big.yaml", name="big", steps=260, replicates=12, keep="timeseries", **UNSHOCKED,
+    spec = write_spec(tmp_path / "big.yaml", name="big", steps=156, replicates=12, keep="timeseries", **UNSHOCKED,
                       parameters={
         "market.liquidity_usd": {"values": [20000.0, 50000.0, 120000.0, 300000.0]},
         "providers.opex_usd_per_year": {"values": [150.0, 250.0, 350.0, 450.0, 550.0]}})

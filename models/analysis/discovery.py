@@ -369,7 +369,8 @@ def lever_boxes(x: pd.DataFrame, collapsed, levers, condition: str, edges, *, ma
         rows.append({**row, "p_collapse": box.stats["p_collapse"], "p_collapse_low": box.stats["p_collapse_low"],
                      "p_collapse_high": box.stats["p_collapse_high"], "mass": box.stats["mass"],
                      "meets": bool(box.stats["p_collapse"] <= max_p_collapse + 1e-12), "limits": box.limits})
-    return pd.DataFrame(rows)
+    return pd.DataFrame(rows, columns=["low", "high", "n", "p_band", "p_collapse", "p_collapse_low", "p_collapse_high",
+                                       "mass", "meets", "limits"])
 
 
 def lever_effects(x: pd.DataFrame, collapsed, levers, condition: str, edges, quantiles: int = 4) -> pd.DataFrame:
