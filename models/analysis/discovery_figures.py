@@ -17,15 +17,15 @@ import numpy as np
 import pandas as pd
 
 from models.analysis.discovery import Box, PrimResult, prim
+from models.experiments.timed import sweep_path
 
 SPEC = "safe_boxes.yaml"
 # The split of params/sweeps/safe_boxes.yaml, read from its `levers:` (a protocol team sets them); every
 # other swept parameter is an uncertainty. A local file: nothing is fetched.
 def _split() -> tuple[tuple[str, ...], tuple[str, ...]]:
-    import models
     from models.params import read_yaml
 
-    data = read_yaml(Path(models.__file__).resolve().parents[1] / "params" / "sweeps" / SPEC)
+    data = read_yaml(sweep_path(SPEC))
     levers = tuple(data.get("levers", ()))
     return levers, tuple(p for p in data["parameters"] if p not in levers)
 
@@ -50,10 +50,8 @@ ROLE_COLOURS = {"lever": "tab:blue", "uncertainty": "tab:orange"}
 
 
 def spec_path() -> Path:
-    """Path of the discovery sweep spec, found relative to the installed ``models`` package."""
-    import models
-
-    return Path(models.__file__).resolve().parents[1] / "params" / "sweeps" / SPEC
+    """Path of the discovery sweep spec (``models.experiments.timed.sweep_path``)."""
+    return sweep_path(SPEC)
 
 
 def role(path: str) -> str:
@@ -75,28 +73,6 @@ def format_value(path: str, value: float, side: str | None = None) -> str:
     elif side == "high":
         scaled = math.floor(scaled / step + 1e-9) * step
     return f"{scaled:.{decimals}f}{suffix}"
-
-
-def run_timed(spec, workers: int, out: str | Path) -> dict[str, Any]:
-    """Run (or resume, or verify) a sweep and time the call; a store of other model code is moved aside.
-
-    Returns:
-        ``root``, ``seconds`` (wall time), ``computed`` (runs computed by this call) and ``stale``.
-    """
-    import time
-
-    from models.analysis.flagship import stored_runs
-    from models.experiments import load_sweep, run_sweep
-    from models.experiments.store import MixedModelError
-
-    spec = spec if not isinstance(spec, str | Path) else load_sweep(spec)
-    before, started = stored_runs(Path(out) / spec.name), time.perf_counter()
-    try:
-        root, stale = run_sweep(spec, workers=workers, out=out, progress=False), False
-    except MixedModelError:
-        root, stale = run_sweep(spec, workers=workers, out=out, progress=False, resume=False), True
-    seconds, after = time.perf_counter() - started, stored_runs(root)
-    return {"root": root, "seconds": seconds, "computed": after if stale else max(after - before, 0), "stale": stale}
 
 
 def find_boxes(x: pd.DataFrame, collapsed, ranges: dict[str, Any]) -> PrimResult:

@@ -22,10 +22,10 @@ SIZE = "shocks.0.size"
 
 
 def spec_path() -> Path:
-    """Path of the flagship sweep spec, found relative to the installed ``models`` package."""
-    import models
+    """Path of the flagship sweep spec (``models.experiments.timed.sweep_path``)."""
+    from models.experiments.timed import sweep_path
 
-    return Path(models.__file__).resolve().parents[1] / "params" / "sweeps" / SPEC
+    return sweep_path(SPEC)
 
 
 def sector_path(name: str) -> Path:
@@ -33,12 +33,6 @@ def sector_path(name: str) -> Path:
     import models
 
     return Path(models.__file__).resolve().parents[1] / "params" / "sectors" / f"{name}.yaml"
-
-
-def stored_runs(root: str | Path) -> int:
-    """Number of run records already stored under a sweep directory (0 if there is none)."""
-    runs = Path(root) / "runs"
-    return sum(1 for p in runs.glob("*.json") if not p.name.startswith(".")) if runs.is_dir() else 0
 
 
 def run_study(workers: int = 2, out: str | Path = "../results", quick: bool = False) -> dict:
@@ -57,23 +51,9 @@ def run_study(workers: int = 2, out: str | Path = "../results", quick: bool = Fa
         the call), ``computed`` (runs computed by this call) and ``stale`` (an older model's store was moved
         aside).
     """
-    import time
+    from models.experiments.timed import run_timed
 
-    from models.experiments import load_sweep, run_sweep
-    from models.experiments.store import MixedModelError
-
-    spec = load_sweep(spec_path(), quick=quick)
-    stored = stored_runs(Path(out) / spec.name)
-    started = time.perf_counter()
-    try:
-        root, stale = run_sweep(spec_path(), workers=workers, out=out, quick=quick, progress=False), False
-    except MixedModelError:
-        root, stale = run_sweep(spec_path(), workers=workers, out=out, quick=quick, progress=False,
-                                resume=False), True
-    seconds = time.perf_counter() - started
-    total = stored_runs(root)
-    return {"root": root, "seconds": seconds, "stored": 0 if stale else stored,
-            "computed": total if stale else max(total - stored, 0), "stale": stale}
+    return run_timed(spec_path(), workers=workers, out=out, quick=quick)
 
 
 def label_shares(summary: pd.DataFrame, by: str = "base", regime: str = "collapse",

@@ -15,15 +15,15 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from models.experiments.timed import run_timed, sweep_path
+
 
 # The levers of params/sweeps/sensitivity.yaml (its `levers:`; a protocol team sets them). Every other
 # parameter of that spec is an uncertainty; the ten extra parameters of screening.yaml are "other".
 def _levers() -> tuple[str, ...]:
-    import models
     from models.params import read_yaml
 
-    path = Path(models.__file__).resolve().parents[1] / "params" / "sweeps" / "sensitivity.yaml"
-    return tuple(read_yaml(path).get("levers", ()))
+    return tuple(read_yaml(sweep_path("sensitivity.yaml")).get("levers", ()))
 
 
 LEVERS = _levers()
@@ -62,13 +62,6 @@ def article(kind: str) -> str:
     return f"{'an' if kind[:1] in 'aeiou' else 'a'} {kind}"
 
 
-def sweep_path(file: str) -> Path:
-    """Path of ``params/sweeps/<file>``, found relative to the installed ``models`` package."""
-    import models
-
-    return Path(models.__file__).resolve().parents[1] / "params" / "sweeps" / file
-
-
 def run_sweeps(files, workers: int, out: str | Path, quick: bool) -> dict:
     """Run (or resume, or verify) sweeps of ``params/sweeps`` on one Dask cluster, timing each call.
 
@@ -76,33 +69,20 @@ def run_sweeps(files, workers: int, out: str | Path, quick: bool) -> dict:
     timed apart. A store of other model code is moved aside and recomputed (``resume=False``), never mixed.
 
     Returns:
-        ``{file: {root, spec, seconds, computed, stale}}`` (wall time of the sweep's call by ``time.perf_counter``,
-        runs it computed, whether an older model's store was moved aside) and ``"cluster_seconds"``.
+        ``{file: models.experiments.timed.run_timed(...)}`` (root, spec, seconds, stored, computed, stale) and
+        ``"cluster_seconds"``.
     """
     import time
 
-    from models.analysis.flagship import stored_runs
     from models.experiments.cluster import close_quietly, open_client
-    from models.experiments.runner import run_sweep
-    from models.experiments.spec import load_sweep
-    from models.experiments.store import MixedModelError
 
     started = time.perf_counter()
     client, cluster = open_client(workers, None)
     done: dict = {"cluster_seconds": time.perf_counter() - started}
     try:
-        address = client.scheduler.address
         for file in files:
-            spec = load_sweep(sweep_path(file), quick=quick)
-            before = stored_runs(Path(out) / spec.name)
-            started = time.perf_counter()
-            try:
-                root, stale = run_sweep(spec, scheduler=address, out=out, progress=False), False
-            except MixedModelError:
-                root, stale = run_sweep(spec, scheduler=address, out=out, progress=False, resume=False), True
-            total = stored_runs(root)
-            done[file] = {"root": root, "spec": spec, "seconds": time.perf_counter() - started, "stale": stale,
-                          "computed": total if stale else max(total - before, 0)}
+            done[file] = run_timed(sweep_path(file), workers=workers, out=out, quick=quick,
+                                   scheduler=client.scheduler.address)
     finally:
         close_quietly(client, cluster)
     return done
