@@ -70,6 +70,14 @@ class PrimResult:
             raise ValueError(f"no PRIM box reaches density {min_density:g} (the densest has {best:.3f})")
         return int(ok.sort_values(["coverage", "index"], ascending=[False, True]).iloc[0]["index"])
 
+    def choose_or_densest(self, min_density: float, min_mass: float = 0.0) -> tuple[int, bool]:
+        """:meth:`choose`, else the densest box keeping at least ``min_mass`` of the runs; and whether it met it."""
+        try:
+            return self.choose(min_density), True
+        except ValueError:
+            wide = self.trajectory[self.trajectory["mass"] >= min_mass]
+            return int(wide.sort_values(["density", "coverage"], ascending=False).iloc[0]["index"]), False
+
     def box(self, index: int, name: str, source: dict[str, Any] | None = None, max_qp: float | None = 0.05) -> Box:
         """The box at ``index`` on the trajectory, its limits as sweep ranges and its stats.
 
@@ -360,11 +368,7 @@ def lever_boxes(x: pd.DataFrame, collapsed, levers, condition: str, edges, *, ma
                          "mass": 1.0, "meets": k / len(ys) <= max_p_collapse, "limits": {}})
             continue
         found = prim(sub, ~ys, ranges=ranges)
-        try:
-            index = found.choose(1.0 - max_p_collapse - 1e-12)
-        except ValueError:
-            wide = found.trajectory[found.trajectory["mass"] >= min_mass]
-            index = int(wide.sort_values(["density", "coverage"], ascending=False).iloc[0]["index"])
+        index, _ = found.choose_or_densest(1.0 - max_p_collapse - 1e-12, min_mass)
         box = found.box(index, f"levers-{i}")
         rows.append({**row, "p_collapse": box.stats["p_collapse"], "p_collapse_low": box.stats["p_collapse_low"],
                      "p_collapse_high": box.stats["p_collapse_high"], "mass": box.stats["mass"],

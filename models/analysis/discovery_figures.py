@@ -102,11 +102,8 @@ def pick_box(result: PrimResult, max_p_collapse: float, name: str,
         that restricts nothing (the whole sweep already meets the target, or every restriction was dropped
         on its quasi-p-value) gets every swept range as limits, so it can still be written and re-tested.
     """
-    try:
-        index, how = result.choose(1.0 - max_p_collapse - 1e-12), "target"  # no float fuzz at the target
-    except ValueError:
-        best = result.trajectory.sort_values(["density", "coverage"], ascending=False)
-        index, how = int(best.iloc[0]["index"]), "densest"
+    index, met = result.choose_or_densest(1.0 - max_p_collapse - 1e-12)  # no float fuzz at the target
+    how = "target" if met else "densest"
     box = result.box(index, name, source=source)
     if not box.limits:
         box = replace(box, limits=full_limits(result.ranges))
