@@ -75,6 +75,7 @@ def cmd_run(args: argparse.Namespace) -> int:
             scenario, recorded = runs.load_summary(args.from_summary)
             engine, source = recorded["engine"], str(args.from_summary)
             point, replicate = int(recorded.get("point", 0)), int(recorded.get("replicate", 0))
+            extra = {k: recorded[k] for k in ("seed_key",) if k in recorded}
             expected_hash = recorded.get("timeseries_content_sha256")
             scenario = with_seed(scenario, recorded["seed"], source)
         elif args.point is not None or args.replicate is not None:
@@ -100,7 +101,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     elif args.from_summary:
         out = None
     else:
-        label = f"{extra['sweep']}-p{point}-r{replicate}" if extra else scenario.name
+        label = f"{extra['sweep']}-p{point}-r{replicate}" if "sweep" in extra else scenario.name
         out = default_run_dir(label, engine, seed)
     try:
         if out is not None:
@@ -109,7 +110,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         _error(str(exc))
         return EXIT_USAGE
     try:
-        frame, headline, seconds = runs.compute(scenario, engine, point, replicate)
+        # the seed key: the row's (point, replicate), or (0, replicate) in a common-random-numbers sweep
+        frame, headline, seconds = runs.compute(scenario, engine, *extra.get("seed_key", (point, replicate)))
     except ImportError as exc:  # an engine whose optional module is missing in this build
         _error(f"engine {engine!r} is not available: {exc}")
         return EXIT_FAILED

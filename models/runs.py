@@ -140,12 +140,13 @@ def sweep_run(spec_path: str | Path, point: int, replicate: int) -> tuple[Scenar
     """The scenario, engine and task of sweep row ``(point, replicate)``, exactly as the sweep built it.
 
     Returns:
-        ``(scenario, engine, task, spec_fields)`` where task is ``(run_id, point, replicate, params)``.
+        ``(scenario, engine, task, spec_fields)`` where task is ``(run_id, point, replicate, params)``;
+        ``spec_fields`` holds ``seed_key`` when the sweep uses common random numbers.
 
     Raises:
         ParameterError: invalid spec, or a point/replicate outside the sweep.
     """
-    from models.experiments.runner import plan
+    from models.experiments.runner import plan, seed_key
     from models.experiments.spec import load_sweep, point_scenario
 
     spec = load_sweep(spec_path, force=True)
@@ -157,4 +158,7 @@ def sweep_run(spec_path: str | Path, point: int, replicate: int) -> tuple[Scenar
         raise ParameterError(f"{spec_path}: --replicate {replicate}: the sweep has replicates "
                              f"0..{spec.replicates - 1}")
     task = tasks[point * spec.replicates + replicate]
-    return point_scenario(base, task[3]), spec.engine, task, {"sweep": spec.name, "run_id": task[0]}
+    extra = {"sweep": spec.name, "run_id": task[0]}
+    if spec.common_random_numbers:  # the row drew from (0, replicate), not (point, replicate)
+        extra["seed_key"] = list(seed_key(point, replicate, True))
+    return point_scenario(base, task[3]), spec.engine, task, extra

@@ -7,7 +7,10 @@ the spec's design (``models.experiments.spec.points``, scaled onto the ranges) a
 
 from __future__ import annotations
 
+import json
 import math
+import subprocess
+import sys
 
 import numpy as np
 import pandas as pd
@@ -187,6 +190,18 @@ def test_a_sobol_sweep_with_common_random_numbers_stores_only_the_series_it_need
     np.testing.assert_allclose(paths[:, -1], sa.outcome(summary, "final_ratio"), rtol=1e-12)
     over = sa.sobol_over_time(spec, paths, steps, every=10, num_resamples=10)
     assert not over[over.step == 0]["defined"].any()
+    # `depin run SPEC --point P` reproduces the row on the common path, and so does --from its summary
+    row = summary[(summary.point == 5) & (summary.replicate == 0)].iloc[0]
+    out = tmp_path / "row5"
+    proc = subprocess.run([sys.executable, "-m", "models.cli", "run", str(path), "--point", "5", "--out", str(out)],
+                          capture_output=True, text=True, cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    record = json.loads((out / "summary.json").read_text())
+    assert record["point"] == 5 and record["seed_key"] == [0, 0]
+    assert record["results"]["final_ratio"] == pytest.approx(row["final_ratio"], rel=1e-12)
+    again = subprocess.run([sys.executable, "-m", "models.cli", "run", "--from", str(out / "summary.json")],
+                           capture_output=True, text=True, cwd=tmp_path)
+    assert again.returncode == 0, again.stderr
     # the rerun of a stored run reproduces it on the same common path
     again = results.rerun([summary.run_id.iloc[5]], columns=["providers"])
     stored = series[series.run == summary.run_id.iloc[5]].sort_values("step")
