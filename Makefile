@@ -13,7 +13,7 @@ PY_ID := $(shell $(PYTHON) -c '$(PY_ID_CMD)' 2>/dev/null)
 VENV_ID := $(shell $(BIN)/python -c '$(PY_ID_CMD)' 2>/dev/null)
 STAMP_ID := $(shell cat $(STAMP) 2>/dev/null)
 
-.PHONY: setup report test lint bench lab clean FORCE
+.PHONY: setup report report-quick browser test lint bench lab viz clean FORCE
 
 setup: $(STAMP)
 
@@ -41,10 +41,26 @@ $(STAMP): pyproject.toml
 
 FORCE:
 
+# The site: every notebook executed (full designs: the stored sweeps under results/ are reused when complete).
 report: setup
 	$(BIN)/depin report --out site
 
-test: setup
+# The same site from each notebook's quick parameters (what the test suite builds): minutes instead of an hour.
+report-quick: setup
+	$(BIN)/depin report --quick --out site
+
+# Headless Chromium for the browser test of the site (Debian's package; root or sudo installs it once).
+browser:
+	@command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 || { \
+		echo "installing Debian's chromium (for tests/test_site.py)"; \
+		if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
+		export DEBIAN_FRONTEND=noninteractive; \
+		$$SUDO apt-get install -y -qq chromium >/dev/null 2>&1 || \
+			{ $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq chromium >/dev/null; } || \
+			{ echo "make browser: could not install chromium; install it (apt-get install chromium) and rerun" >&2; \
+			  exit 1; }; }
+
+test: setup browser
 	$(BIN)/ruff check models tests benchmarks
 	$(BIN)/python -m pytest -n 2 -q
 
@@ -56,8 +72,16 @@ bench: setup
 	$(BIN)/python benchmarks/stylised_facts.py --seeds 20
 	$(BIN)/python benchmarks/abm_space.py
 
+# JupyterLab on the notebooks. As root (common in containers) Jupyter needs --allow-root; pass more with
+# LAB_ARGS, e.g. `make lab LAB_ARGS="--ip 0.0.0.0 --no-browser"` to reach a container from its host.
+LAB_ARGS ?=
 lab: setup
-	$(BIN)/jupyter lab notebooks
+	$(BIN)/jupyter lab --notebook-dir notebooks $(if $(filter 0,$(shell id -u)),--allow-root) $(LAB_ARGS)
+
+# The Mesa SolaraViz page of the agent-based model, on http://127.0.0.1:8765 (VIZ_ARGS to change host or port).
+VIZ_ARGS ?= --host 127.0.0.1 --port 8765
+viz: setup
+	$(BIN)/solara run models/abm/viz.py $(VIZ_ARGS)
 
 clean:
 	rm -rf $(VENV) site results

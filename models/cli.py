@@ -239,10 +239,12 @@ def cmd_sweep(args: argparse.Namespace) -> int:
 
 def cmd_report(args: argparse.Namespace) -> int:
     """Execute every notebook and write the HTML site."""
-    from models.report import build_report
+    from models.site.build import build_report
 
     notebooks = Path(args.notebooks) if args.notebooks else None
-    return build_report(out=Path(args.out), quick=args.quick, notebooks_dir=notebooks)
+    return build_report(out=Path(args.out), quick=args.quick, notebooks_dir=notebooks,
+                        results_dir=Path(args.results) if args.results else None,
+                        executed_dir=Path(args.executed) if args.executed else None)
 
 
 class OneLineParser(argparse.ArgumentParser):
@@ -310,8 +312,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_sweep)
 
     p = sub.add_parser("report", help="execute the notebooks and write an HTML site")
-    p.add_argument("--quick", action="store_true", help="small parameters (short horizon, few seeds)")
-    p.add_argument("--out", default="site", help="site directory (default: site)")
+    p.add_argument("--quick", action="store_true",
+                   help="each notebook's quick parameters (small designs, short horizons: minutes, not an hour)")
+    p.add_argument("--out", default="site", help="site directory, replaced as a whole when done (default: site)")
+    p.add_argument("--results", default=None,
+                   help="parent of the sweep stores the notebooks use (default: the project's results/)")
+    p.add_argument("--executed", default=None, help="keep the executed notebooks in this directory")
     p.add_argument("--notebooks", default=None, help="notebook directory (default: the project's notebooks/)")
     p.set_defaults(func=cmd_report)
     return parser

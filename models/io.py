@@ -164,18 +164,28 @@ def package_versions() -> dict[str, str | None]:
     return versions
 
 
+def is_presentation(relative: Path) -> bool:
+    """Whether a module (path relative to the package) only presents results.
+
+    Those are ``*figures.py``, the findings file writer and the ``site`` package that builds the HTML report.
+    """
+    parts = relative.as_posix()
+    return relative.name.endswith("figures.py") or parts == "analysis/findings.py" or parts.startswith("site/")
+
+
 @functools.cache
 def model_code_hash() -> str:
     """sha256 over the source of the imported ``models`` package (every ``.py`` file, path and bytes).
 
     Any edit to the economy's code changes it, so results of two model versions are never mixed unawares.
-    Modules named ``*figures.py`` only draw and format what is stored (they never compute a run or its
-    summary), so they are left out: restyling a figure does not invalidate every stored sweep.
+    Presentation code (:func:`is_presentation`) only draws, formats and publishes what is stored (it never
+    computes a run or its summary), so it is left out: restyling a figure or the site does not invalidate
+    every stored sweep.
     """
     package = Path(__file__).resolve().parent
     digest = hashlib.sha256()
     for path in sorted(package.rglob("*.py")):
-        if path.name.endswith("figures.py"):
+        if is_presentation(path.relative_to(package)):
             continue
         digest.update(path.relative_to(package).as_posix().encode())
         digest.update(b"\0")
@@ -188,21 +198,43 @@ def model_version() -> dict[str, Any]:
     """The model code a result comes from: code hash, git commit, and whether ``models/`` had local edits."""
     from models import MODEL_VERSION
 
-    package = Path(__file__).resolve().parent
-    dirty = None
-    try:
-        out = subprocess.run(["git", "status", "--porcelain", "--", "."], cwd=package, capture_output=True,
-                             text=True, timeout=10, check=False)
-        if out.returncode == 0:
-            dirty = bool(out.stdout.strip())
-    except (OSError, subprocess.SubprocessError):
-        pass
     return {"model_version": MODEL_VERSION, "code_hash": model_code_hash(), "git_commit": git_commit(),
-            "dirty": dirty}
+            "dirty": git_dirty(Path(__file__).resolve().parent)}
+
+
+def git_dirty(where: str | Path | None = None, scope: str = ".") -> bool | None:
+    """Whether ``scope`` (relative to ``where``) has uncommitted changes or untracked files; None outside git.
+
+    Args:
+        where: a directory inside the checkout (default: the package's).
+        scope: the path that is checked (``"."``: ``where`` and below; ``":/"``: the whole checkout).
+    """
+    where = Path(where) if where is not None else Path(__file__).resolve().parent
+    try:
+        out = subprocess.run(["git", "status", "--porcelain", "--", scope], cwd=where, capture_output=True,
+                             text=True, timeout=10, check=False)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return bool(out.stdout.strip()) if out.returncode == 0 else None
+
+
+def machine() -> dict[str, Any]:
+    """The machine a result was computed on: OS, architecture, processor, logical CPUs, memory."""
+    import os
+
+    memory = None
+    try:
+        import psutil
+
+        memory = round(psutil.virtual_memory().total / 2**30, 1)
+    except ImportError:  # psutil is a dependency; a bare install still gets the rest
+        pass
+    return {"platform": platform.platform(), "architecture": platform.machine(),
+            "processor": platform.processor() or None, "cpus": os.cpu_count(), "memory_gib": memory}
 
 
 def provenance() -> dict[str, Any]:
-    """Where a result came from: git commit, package versions, Python version and a UTC timestamp.
+    """Where a result came from: git commit and whether the tree was dirty, packages, machine, UTC time.
 
     Timestamps appear only here, so result tables stay byte-identical between repeated runs.
     """
@@ -210,10 +242,12 @@ def provenance() -> dict[str, Any]:
 
     return {
         "git_commit": git_commit(),
+        "git_dirty": git_dirty(scope=":/"),
         "package_version": __version__,
         "model_version": MODEL_VERSION,
         "code_hash": model_code_hash(),
         "packages": package_versions(),
         "python": platform.python_version(),
+        "machine": machine(),
         "created_utc": datetime.now(UTC).isoformat(timespec="seconds"),
     }

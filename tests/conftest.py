@@ -40,3 +40,44 @@ def small_scenario(base_scenario):
             ],
         },
     )
+
+
+class SiteBuild:
+    """The site that ``depin report --quick`` built once for the whole test session (see ``site_build``)."""
+
+    def __init__(self, root: Path, code: int, log: str):
+        self.root, self.code, self.log = root, code, log
+        self.site, self.results, self.executed = root / "site", root / "results", root / "executed"
+
+    def notebook(self, name: str):
+        """The executed notebook ``name`` (its outputs are what the notebook tests check)."""
+        import nbformat
+
+        return nbformat.read(self.executed / name, as_version=4)
+
+    def outputs(self, name: str) -> list[dict]:
+        """Outputs of the code cells of the executed notebook ``name``; fails when a cell raised."""
+        outs = [o for c in self.notebook(name).cells if c.cell_type == "code" for o in c.get("outputs", [])]
+        errors = [o for o in outs if o.get("output_type") == "error"]
+        assert not errors, f"{name}: {errors[0].get('ename')}: {errors[0].get('evalue')}"
+        return outs
+
+
+@pytest.fixture(scope="session")
+def site_build(tmp_path_factory) -> SiteBuild:
+    """Every notebook executed once in quick mode and published as the site, as ``make report --quick`` does.
+
+    Building it takes minutes, so every test that uses it is marked ``xdist_group("site")``: with
+    ``--dist loadgroup`` (pyproject's addopts) they share one worker and one build.
+    """
+    import contextlib
+    import io
+
+    from models.site.build import build_report
+
+    root = tmp_path_factory.mktemp("site-build")
+    log = io.StringIO()
+    with contextlib.redirect_stdout(log), contextlib.redirect_stderr(log):
+        code = build_report(out=root / "site", quick=True, results_dir=root / "results",
+                            executed_dir=root / "executed")
+    return SiteBuild(root, code, log.getvalue())

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
-from notebook_helpers import execute, figures, markdown
+from notebook_helpers import figures, markdown
 
 from models.analysis import discovery_figures as dfig
 from models.analysis.discovery import Box, prim
@@ -25,13 +25,14 @@ RANGES = {"payment.burn_share": ParameterRange(low=0.0, high=1.0),
           "providers.exit_patience_days": ParameterRange(low=60.0, high=900.0)}
 
 
-def test_boxes_notebook_runs_in_quick_mode(tmp_path):
-    findings = tmp_path / "findings.json"
-    results = tmp_path / "results"
-    # a tighter target than the default 10%: the quick sweep's 160 short runs collapse less often than that, and
-    # the box should restrict something (the whole-sweep case is covered by the pick_box tests below)
-    outs = execute(NOTEBOOK, tmp_path, {"quick": True, "workers": 2, "results_dir": str(results),
-                                        "findings_path": str(findings), "max_p_collapse": 0.05})
+@pytest.mark.xdist_group("site")
+def test_boxes_notebook_runs_in_quick_mode(site_build):
+    findings = site_build.site / "findings.json"
+    results = site_build.results
+    # the quick parameters (notebook metadata) set a tighter target than the default 10%: the quick sweep's 160
+    # short runs collapse less often than that, and the box should restrict something (the whole-sweep case is
+    # covered by the pick_box tests below)
+    outs = site_build.outputs(NOTEBOOK)
     assert figures(outs) == 5
     texts = markdown(outs)
     assert any(text.startswith("**Findings.**") for text in texts), "the Findings list is missing"

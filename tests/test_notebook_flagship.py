@@ -7,7 +7,7 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
-from notebook_helpers import execute, figures, markdown
+from notebook_helpers import figures, markdown
 
 from models.analysis import flagship
 
@@ -15,10 +15,11 @@ NOTEBOOK = "06_price_shock_phase_diagram.ipynb"
 FIELDS = {"statement", "value", "interval", "direction", "threshold", "notebook", "figure", "holds"}
 
 
-def test_flagship_notebook_runs_in_quick_mode(tmp_path):
-    findings = tmp_path / "findings.json"
-    outs = execute(NOTEBOOK, tmp_path, {"quick": True, "replicates": 2, "workers": 2,
-                                        "results_dir": str(tmp_path / "results"), "findings_path": str(findings)})
+@pytest.mark.xdist_group("site")
+def test_flagship_notebook_runs_in_quick_mode(site_build):
+    # quick parameters in the notebook's metadata: the sweep's quick block, 2 hysteresis replicates
+    findings = site_build.site / "findings.json"
+    outs = site_build.outputs(NOTEBOOK)
     assert figures(outs) == 7
     assert any(text.startswith("**Findings.**") for text in markdown(outs)), "the Findings list is missing"
     entries = [f for f in json.loads(findings.read_text()) if f["notebook"] == NOTEBOOK]

@@ -1,14 +1,16 @@
-"""Notebook 05 (history against the model) executes from a clean state on the saved calibrations."""
+"""Notebook 05 (history against the model) executes in the site build on the saved calibrations."""
 
 from __future__ import annotations
 
-from notebook_helpers import execute, figures, markdown
+import pytest
+from notebook_helpers import figures, markdown
 
 from models.calibration import history_check, sectors
 
 
-def test_history_notebook_runs(tmp_path):
-    outs = execute("05_history.ipynb", tmp_path)
+@pytest.mark.xdist_group("site")
+def test_history_notebook_runs(site_build):
+    outs = site_build.outputs("05_history.ipynb")
     assert figures(outs) >= 4
     text = "".join(markdown(outs))
     assert "**Helium.**" in text and "**wireless**" in text  # the prose and the findings are rendered

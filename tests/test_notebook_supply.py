@@ -1,12 +1,13 @@
-"""Notebook 03 (the supply side) executes from a clean state with tiny parameters."""
+"""Notebook 03 (the supply side) executes in the quick site build."""
 
 from __future__ import annotations
 
-from notebook_helpers import ROOT, execute, figures
+import pytest
+from notebook_helpers import figures
 
 
-def test_supply_side_notebook_runs_with_tiny_parameters(tmp_path):
-    outs = execute("03_supply_side.ipynb", tmp_path, {
-        "steps": 80, "seeds": 2, "abm_steps": 20, "scenario_file": str(ROOT / "params" / "base.yaml"),
-        "crash_file": str(ROOT / "params" / "base_crash.yaml")})
+@pytest.mark.xdist_group("site")
+def test_supply_side_notebook_runs_with_tiny_parameters(site_build):
+    # quick parameters in the notebook's metadata: 80 steps, 2 seeds, a 20-step spatial ABM run
+    outs = site_build.outputs("03_supply_side.ipynb")
     assert figures(outs) >= 4

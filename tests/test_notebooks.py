@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import nbformat
 import papermill
 import pytest
 
-from models.report import build_report, notebook_title
+from models.site.build import build_report, notebook_title
+from models.site.check import check_site
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = ROOT / "notebooks"
@@ -23,45 +25,94 @@ def test_notebooks_are_committed_without_outputs():
         nb = nbformat.read(path, as_version=4)
         assert not outputs(nb), f"{path.name} has outputs; run jupyter nbconvert --clear-output --inplace"
         tagged = [c for c in nb.cells if "parameters" in c.get("metadata", {}).get("tags", [])]
-        assert len(tagged) <= 1, f"{path.name} has more than one cell tagged 'parameters'"
+        assert len(tagged) == 1, f"{path.name} must have exactly one cell tagged 'parameters'"
+        assert nb.cells.index(tagged[0]) <= 2, f"{path.name}: the parameters cell comes first (after the title)"
+        quick = nb.metadata.get("depin", {}).get("quick_parameters")
+        assert isinstance(quick, dict), f"{path.name}: metadata.depin.quick_parameters (for --quick) is missing"
+        declared = papermill.inspect_notebook(str(path))
+        assert set(quick) <= set(declared), f"{path.name}: quick parameters {set(quick) - set(declared)} undeclared"
 
 
-def test_flywheel_baseline_runs_with_tiny_parameters(tmp_path):
-    out = tmp_path / "01.ipynb"
-    papermill.execute_notebook(
-        str(NOTEBOOKS / "01_flywheel_baseline.ipynb"), str(out), kernel_name="python3", cwd=str(tmp_path),
-        progress_bar=False,
-        parameters={"steps": 30, "seeds": 2, "scenario_file": str(ROOT / "params" / "base.yaml"),
-                    "crash_file": str(ROOT / "params" / "base_crash.yaml"),
-                    "impulse_steps": 80},  # the crash and the impulse act in step 65; 13 weeks after it
-    )
-    executed = nbformat.read(out, as_version=4)
-    outs = outputs(executed)
-    assert not [o for o in outs if o.get("output_type") == "error"]
+@pytest.mark.xdist_group("site")
+def test_flywheel_baseline_runs_with_tiny_parameters(site_build):
+    # quick parameters in the notebook's metadata: 30 steps, 2 seeds, impulse runs of 80 steps (the crash and
+    # the impulse act in step 65; 13 weeks after it)
+    outs = site_build.outputs("01_flywheel_baseline.ipynb")
     assert any("image/png" in o.get("data", {}) for o in outs)
 
 
-def write_notebook(path: Path, heading: str, source: str) -> None:
+def write_notebook(path: Path, heading: str, source: str, parameters: str | None = None,
+                   markdown: str = "text") -> None:
     nb = nbformat.v4.new_notebook()
-    nb.cells = [nbformat.v4.new_markdown_cell(f"# {heading}\n\ntext"), nbformat.v4.new_code_cell(source)]
+    nb.cells = [nbformat.v4.new_markdown_cell(f"# {heading}\n\n{markdown}")]
+    if parameters is not None:
+        nb.cells.append(nbformat.v4.new_code_cell(parameters, metadata={"tags": ["parameters"]}))
+    nb.cells.append(nbformat.v4.new_code_cell(source))
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
     nbformat.write(nb, path)
 
 
-def test_report_writes_pages_and_names_failures(tmp_path, capsys):
+FALSE_FINDING = """from models.analysis.findings import Finding, write_findings
+write_findings([Finding("two is below one", 2.0, None, "<", 1.0, "d_finding.ipynb", "none")], findings_path)"""
+
+
+def test_report_names_a_failing_notebook_a_broken_link_and_a_finding_that_no_longer_holds(tmp_path, capsys):
     books = tmp_path / "nb"
     books.mkdir()
-    write_notebook(books / "a_good.ipynb", "A good page", "print(1 + 1)")
+    write_notebook(books / "a_good.ipynb", "A good page", "print(1 + 1)", markdown="[the other page](b_bad.html)")
     write_notebook(books / "b_bad.ipynb", "A bad page", "raise RuntimeError('boom')")
+    write_notebook(books / "c_link.ipynb", "A page with a broken link", "print(3)",
+                   markdown="see [the params](../params/base.yaml)")
+    write_notebook(books / "d_finding.ipynb", "A finding", FALSE_FINDING, parameters='findings_path = "nowhere.json"')
     site = tmp_path / "site"
-    code = build_report(out=site, quick=True, notebooks_dir=books)
+    code = build_report(out=site, quick=True, notebooks_dir=books, results_dir=tmp_path / "results")
     assert code == 1
-    assert "b_bad.ipynb" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "notebook b_bad.ipynb failed: cell [1] raised RuntimeError: boom" in err
+    assert "c_link.html: <a href='../params/base.yaml'> points to a missing file" in err
+    assert "finding no longer holds (d_finding.ipynb): two is below one" in err
+    assert err.count("error:") == 3, err
     index = (site / "index.html").read_text()
-    assert 'href="a_good.html">A good page</a>' in index
-    assert "FAILED" in index
+    assert 'href="a_good.html">A good page</a>' in index and "FAILED" in index and "no longer holds" in index
     assert "2" in (site / "a_good.html").read_text()
-    assert not list(books.glob("*.html")) and len(list(books.iterdir())) == 2  # sources untouched
+    assert json.loads((site / "findings.json").read_text())[0]["holds"] is False
+    assert len(list(books.iterdir())) == 4 and not (books / "nowhere.json").exists()  # sources untouched
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["nb", "site"]  # no staging or old site left behind
+
+
+def test_report_replaces_its_own_site_whole_and_refuses_a_directory_it_did_not_build(tmp_path, capsys):
+    books = tmp_path / "nb"
+    books.mkdir()
+    write_notebook(books / "a.ipynb", "A page", "print(1)")
+    site = tmp_path / "site"
+    assert build_report(out=site, notebooks_dir=books) == 0
+    (site / "stale.html").write_text("from an older build")
+    assert build_report(out=site, notebooks_dir=books) == 0
+    assert not (site / "stale.html").exists() and (site / "a.html").exists()
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "notes.txt").write_text("keep me")
+    assert build_report(out=mine, notebooks_dir=books) == 2
+    assert "did not build" in capsys.readouterr().err
+    assert [p.name for p in mine.iterdir()] == ["notes.txt"]
+
+
+def test_check_site_finds_missing_files_anchors_remote_resources_and_missing_chrome(tmp_path):
+    chrome = '<nav class="depin-nav"></nav><footer class="depin-footer"></footer>'
+    (tmp_path / "index.html").write_text(
+        f'<html><body>{chrome}<a href="page.html#there">ok</a><a href="page.html#gone">x</a>'
+        '<a href="https://example.org">a link out is fine</a><img src="fig.png"><h2 id="top">t</h2>'
+        '<a href="#top">up</a></body></html>')
+    (tmp_path / "page.html").write_text('<html><body><p id="there"></p><script src="https://cdn.example/x.js">'
+                                        "</script></body></html>")
+    problems = check_site(tmp_path)
+    assert problems == [
+        "index.html: <a href='page.html#gone'>: no anchor #gone in page.html",
+        "index.html: <img src='fig.png'> points to a missing file",
+        "page.html: no navigation bar",
+        "page.html: no provenance footer",
+        "page.html: <script src='https://cdn.example/x.js'> needs the network",
+    ]
 
 
 def test_report_without_notebooks(tmp_path):

@@ -102,7 +102,8 @@ def _event_handles(events) -> list:
 
 
 def timeseries_grid(frame: pd.DataFrame, columns=("price", "providers", "capacity", "users"),
-                    hue: str | None = "scenario", events=None, ncols: int = 2, title: str | None = None) -> Figure:
+                    hue: str | None = "scenario", events=None, ncols: int = 2, title: str | None = None,
+                    style: str | None = None) -> Figure:
     """Median and 90% band over replicates of several columns, one panel each.
 
     Args:
@@ -112,14 +113,15 @@ def timeseries_grid(frame: pd.DataFrame, columns=("price", "providers", "capacit
         events: output of :func:`event_steps` to mark halvings (dashed) and shocks (dotted red).
         ncols: panels per row.
         title: figure title (None = none).
+        style: column that sets the line style too (so identical lines of two engines both show).
     """
     nrows = int(np.ceil(len(columns) / ncols))
     fig = _new_figure(figsize=(6 * ncols, 3.6 * nrows + 0.6))
     axes = np.atleast_1d(fig.subplots(nrows, ncols, sharex=True)).ravel()
     use_hue = hue if hue and hue in frame else None
     for i, (ax, col) in enumerate(zip(axes, columns, strict=False)):
-        sns.lineplot(data=frame, x="step", y=col, hue=use_hue, estimator="median", errorbar=BAND, ax=ax,
-                     legend=i == 0 and use_hue is not None)
+        sns.lineplot(data=frame, x="step", y=col, hue=use_hue, style=style if style in frame else None,
+                     estimator="median", errorbar=BAND, ax=ax, legend=i == 0 and use_hue is not None)
         ax.set_xlabel(LABELS["step"])
         ax.set_ylabel(LABELS.get(col, col))
         _mark(ax, events)

@@ -14,6 +14,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 DIRECTIONS = (">", "<", ">=", "<=")
+# A finding that tests a claim made about DePIN (notebook 00) carries one of these verdicts.
+VERDICTS = ("supported", "not supported", "untestable here")
 
 
 @dataclass(frozen=True)
@@ -29,6 +31,7 @@ class Finding:
         threshold: the number it is compared with.
         notebook: the notebook file that computes it.
         figure: the figure (title or number) that shows it.
+        verdict: for a finding that tests a claim, one of ``VERDICTS`` (None for the model's own findings).
     """
 
     statement: str
@@ -38,8 +41,11 @@ class Finding:
     threshold: float
     notebook: str
     figure: str
+    verdict: str | None = None
 
     def __post_init__(self):
+        if self.verdict is not None and self.verdict not in VERDICTS:
+            raise ValueError(f"verdict {self.verdict!r} is not one of {', '.join(VERDICTS)}")
         if self.direction not in DIRECTIONS:
             raise ValueError(f"direction {self.direction!r} is not one of {', '.join(DIRECTIONS)}")
         if not math.isfinite(float(self.value)):
