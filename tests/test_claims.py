@@ -4,7 +4,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from models.analysis import claims
+from models.analysis import claims, claims_data
 from models.analysis.findings import VERDICTS
 from models.params import load_scenario
 
@@ -61,7 +61,7 @@ def test_filecoin_flows_drop_the_level_row_and_value_at_the_price():
     supply = pd.DataFrame({"date": pd.to_datetime(["2020-10-01", "2020-11-01", "2020-12-01"]),
                            "change_mined_fil": [100.0, 10.0, 20.0], "change_burnt_fil": [50.0, 1.0, 2.0],
                            "price_usd": [9.0, 2.0, 3.0]})
-    flows = claims.filecoin_flows(supply)
+    flows = claims_data.filecoin_flows(supply)
     assert len(flows) == 2
     assert flows["rewards_usd"].tolist() == [20.0, 60.0]
     assert flows["burn_usd"].tolist() == [2.0, 6.0]
@@ -69,27 +69,61 @@ def test_filecoin_flows_drop_the_level_row_and_value_at_the_price():
 
 def test_trailing_year_needs_twelve_rows_and_sums_the_last():
     frame = pd.DataFrame({"date": pd.date_range("2020-01-01", periods=14, freq="MS"), "x": np.arange(14.0)})
-    assert claims.trailing_year(frame, "x")["value"] == pytest.approx(sum(range(2, 14)))
-    assert np.isnan(claims.trailing_year(frame.head(11), "x")["value"])
+    assert claims_data.trailing_year(frame, "x")["value"] == pytest.approx(sum(range(2, 14)))
+    assert np.isnan(claims_data.trailing_year(frame.head(11), "x")["value"])
 
 
 def test_verdict_rules():
     assert claims.verdict_from(True) == "supported"
     assert claims.verdict_from(False) == "not supported"
-    found = claims.missing_measures({"f": pd.DataFrame(columns=["date", "burnt_fil"]),
-                                     "g": pd.DataFrame(columns=["date", "nodes"])}, ("burn",))
+    found = claims_data.find_measures({"f": pd.DataFrame(columns=["date", "burnt_fil"]),
+                                  "g": pd.DataFrame(columns=["date", "nodes"])}, claims_data.BURN_MEASURES)
     assert found == {"f": ["burnt_fil"], "g": []}
-    assert claims.untestable_unless(found, "supported") == "supported"
-    assert claims.untestable_unless({"g": []}, "supported") == "untestable here"
-    assert {claims.verdict_from(True), claims.untestable_unless({}, "x")} <= set(VERDICTS)
+    assert claims_data.untestable_unless({"g": []}) == "untestable here"
+    assert claims_data.untestable_unless({}) in VERDICTS
+    with pytest.raises(LookupError):  # a measure that could test the claim needs a test, not a verdict
+        claims_data.untestable_unless(found)
+
+
+def test_measures_match_whole_words_not_substrings():
+    frame = pd.DataFrame(columns=["timestamp", "tam_usd", "gpus_active", "active_providers", "gpu_utilization",
+                                  "output_quality_score", "subnet_market_size_usd", "marketsize"])
+    def hit(patterns):
+        return claims_data.find_measures({"f": frame}, patterns)["f"]
+    assert hit(("tam",)) == ["tam_usd"]  # not "timestamp"
+    assert hit(("market_size",)) == ["subnet_market_size_usd"]  # a two-word measure, in a row
+    assert hit(claims_data.GPU_MEASURES) == ["gpus_active", "active_providers", "gpu_utilization"]
+    assert hit(claims_data.RESEARCH_MEASURES) == ["output_quality_score"]
+    # the shipped files hold none of the measures claims 5 to 7 need
+    from models import history
+    frames = {name: history.load(name) for name in history.DATASETS}
+    assert not any(claims_data.find_measures(frames, claims_data.INDUSTRY_MEASURES).values())
+    assert not claims_data.find_measures({"a": frames["akash_monthly"]}, claims_data.GPU_MEASURES)["a"]
+    assert not claims_data.find_measures({"b": frames["bittensor_monthly"]}, claims_data.RESEARCH_MEASURES)["b"]
+
+
+def test_verified_deal_share_from_quality_adjusted_power():
+    power = pd.DataFrame({"date": pd.to_datetime(["2022-01-01", "2022-01-02"]),
+                          "raw_power_bytes": [100.0, 100.0], "qa_power_bytes": [100.0, 118.0]})
+    out = claims_data.verified_deal_share(power)
+    assert out["share"] == pytest.approx(0.02)  # 18 extra QA bytes = 2 verified bytes counted 10x
+    assert out["date"] == pd.Timestamp("2022-01-02")
+
+
+def test_provider_subsidy_and_margin():
+    table = pd.DataFrame({"subsidy_ratio": [10.0, 4.0]}, index=pd.Index(["a", "b"], name="sector"))
+    out = claims.provider_subsidy(table, {"a": 0.5, "b": 0.0})
+    assert out["provider_subsidy"].tolist() == [5.0, 0.0]
+    assert claims.margin_share(50.0, 15.0) == pytest.approx(0.7)
+    assert claims.margin_share(10.0, 15.0) == 0.0
 
 
 def test_reward_per_node_and_units():
     frame = pd.DataFrame({"date": pd.to_datetime(["2023-09-01", "2023-10-01", "2023-11-01"]),
                           "rewards_usd": [100.0, 300.0, np.nan], "nodes": [10.0, 3.0, 5.0]})
-    out = claims.reward_per_node(frame, since="2023-10-01")
+    out = claims_data.reward_per_node(frame, since="2023-10-01")
     assert out["usd_per_node_month"].tolist() == [100.0]
-    assert claims.units_fundable(1e6, 1e5) == pytest.approx(10.0)
+    assert claims_data.units_fundable(1e6, 1e5) == pytest.approx(10.0)
 
 
 def test_collapse_table_counts_and_wilson():

@@ -125,3 +125,15 @@ def test_notebook_title(source, title):
     nb = nbformat.v4.new_notebook()
     nb.cells = [nbformat.v4.new_code_cell("# not markdown"), nbformat.v4.new_markdown_cell(source)]
     assert notebook_title(nb) == title
+
+
+def test_make_lab_runs_as_root_and_make_viz_serves_on_loopback():
+    import os
+    import subprocess
+
+    lab = subprocess.run(["make", "-n", "lab"], cwd=ROOT, capture_output=True, text=True, check=True).stdout
+    command = [line for line in lab.splitlines() if "jupyter lab" in line]
+    assert command and "--notebook-dir notebooks" in command[-1]
+    assert ("--allow-root" in command[-1]) == (os.geteuid() == 0), command[-1]
+    viz = subprocess.run(["make", "-n", "viz"], cwd=ROOT, capture_output=True, text=True, check=True).stdout
+    assert "solara run models/abm/viz.py --host 127.0.0.1 --port 8765" in viz

@@ -2,7 +2,7 @@
 
 Each claim gets a number computed from runs of the batch engine or from ``data/history/`` (loaded through
 ``models.history``) and a verdict from ``models.analysis.findings.VERDICTS``, decided by a rule written here
-(:func:`verdict_from`, :func:`untestable_unless`), never typed by hand. Nothing here re-writes an economic
+(:func:`verdict_from`, ``claims_data.untestable_unless``), never typed by hand. Nothing here re-writes an economic
 rule: runs go through ``models.sd.batch.run_batch`` with the shocks and twins of ``models.analysis.loop``,
 regimes through ``models.analysis.twins`` and intervals through ``models.analysis.points``.
 """
@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from models.analysis import loop, twins
+from models.analysis.claims_data import MONTHS_PER_YEAR
 from models.analysis.points import critical_value, wilson
 
 # --- the thread's numbers (the claims themselves) and the anchors the data README gives -------------------
@@ -27,33 +28,13 @@ THREAD_GROWTH_MULTIPLE = 10.0  # claim 4: "means 10x growth" (the thread)
 THREAD_MARKET_2028_USD = 3.5e12  # claim 4: "$3.5T by 2028" (the thread)
 THREAD_INDUSTRY_USD = 1e12  # claim 5: "each sub-sector will disrupt a $1T industry" (the thread)
 DAYS_PER_MONTH = 365.0 / 12.0  # calendar average (definition)
-MONTHS_PER_YEAR = 12  # a trailing year of monthly rows (definition)
 
-# columns a claim would need and the history files do not hold (matched as substrings of column names)
-GPU_MEASURES = ("gpu", "provider", "lease", "utilis")  # claim 6: who supplies compute, how much is used
-RESEARCH_MEASURES = ("research", "paper", "benchmark", "output", "quality")  # claim 7: what the subsidy buys
-INDUSTRY_MEASURES = ("industry", "market_size", "tam")  # claim 5: the size of the incumbent industry
-BURN_MEASURES = ("burn",)  # claim 3: on-chain fees paid by users
-
+BITTENSOR_NODES_SINCE = "2023-10-01"  # the `nodes` count changes definition in 2023-10 (data/history/README.md)
+HOURS_PER_DAY = 24.0  # definition (the compute sector's capacity is GPU-hours per day)
 
 def verdict_from(holds: bool, when_true: str = "supported", when_false: str = "not supported") -> str:
     """The verdict a claim gets from the test its finding encodes: ``when_true`` if the test holds."""
     return when_true if bool(holds) else when_false
-
-
-def missing_measures(frames: Mapping[str, pd.DataFrame], patterns: Sequence[str]) -> dict[str, list[str]]:
-    """Per frame, the columns whose names contain one of ``patterns`` (case-insensitive).
-
-    Returns:
-        ``{name: [matching columns]}``; an empty list means the frame holds no such measure.
-    """
-    return {name: [c for c in frame.columns if any(p in c.lower() for p in patterns)]
-            for name, frame in frames.items()}
-
-
-def untestable_unless(found: Mapping[str, list[str]], if_present: str) -> str:
-    """``untestable here`` when no frame holds a needed measure, else ``if_present``."""
-    return if_present if any(found.values()) else "untestable here"
 
 
 # --- claim 2: storage at 78% below AWS without token rewards ----------------------------------------------
@@ -173,56 +154,23 @@ def median_ratio_table(ratios: pd.DataFrame, by: str = "sector", column: str = "
     return pd.DataFrame(rows).set_index(by)
 
 
-def filecoin_flows(supply: pd.DataFrame) -> pd.DataFrame:
-    """Filecoin's monthly rewards and burns in FIL and USD (``models.history.filecoin_supply_monthly``).
+def provider_subsidy(table: pd.DataFrame, provider_shares: Mapping[str, float],
+                     column: str = "subsidy_ratio") -> pd.DataFrame:
+    """Add the share of emission that goes to providers and the subsidy the providers receive.
 
-    Rewards are the change of ``mined_fil`` (block rewards minted in the month), burns the change of
-    ``burnt_fil`` (base-fee burns and penalties), both valued at the month's average ``price_usd``. The file's
-    first row holds levels, not changes (data/history/README.md), so it is dropped.
-
-    Returns:
-        ``date, rewards_fil, burnt_fil, price_usd, rewards_usd, burn_usd``.
+    ``emission_usd`` counts every minted token; only ``emission.provider_share`` of them pays providers (the rest
+    goes to stakers, validators, subnet owners or a treasury). Returns ``table`` with ``provider_share`` and
+    ``provider_subsidy`` (``column`` x share) by its index.
     """
-    rows = supply.sort_values("date").iloc[1:]
-    out = pd.DataFrame({"date": rows["date"], "rewards_fil": rows["change_mined_fil"],
-                        "burnt_fil": rows["change_burnt_fil"], "price_usd": rows["price_usd"]})
-    out["rewards_usd"] = out["rewards_fil"] * out["price_usd"]
-    out["burn_usd"] = out["burnt_fil"] * out["price_usd"]
-    return out.reset_index(drop=True)
+    out = table.copy()
+    out["provider_share"] = [float(provider_shares[name]) for name in out.index]
+    out["provider_subsidy"] = out[column] * out["provider_share"]
+    return out
 
 
-def trailing_year(frame: pd.DataFrame, column: str, months: int = MONTHS_PER_YEAR) -> dict:
-    """Sum of ``column`` over the last ``months`` rows that hold it (a year of monthly rows).
-
-    Returns:
-        ``value`` (NaN when fewer rows hold it), ``first`` and ``last`` dates of the window.
-    """
-    rows = frame.dropna(subset=[column]).sort_values("date").tail(months)
-    if len(rows) < months:
-        return {"value": np.nan, "first": pd.NaT, "last": pd.NaT}
-    return {"value": float(rows[column].sum()), "first": rows["date"].iloc[0], "last": rows["date"].iloc[-1]}
-
-
-def network_year(frames: Mapping[str, pd.DataFrame], rewards: Mapping[str, str],
-                 burns: Mapping[str, str]) -> pd.DataFrame:
-    """Per network, the last year of rewards (USD) and of burns (USD, NaN where the data hold none).
-
-    Args:
-        frames: network -> monthly frame with a ``date`` column.
-        rewards: network -> its column of rewards in USD.
-        burns: network -> its column of burns in USD (networks without one are absent).
-
-    Returns:
-        Indexed by network: ``rewards_usd``, ``burn_usd``, ``rewards_per_burn``, ``first``, ``last`` (window).
-    """
-    rows = []
-    for name, frame in frames.items():
-        r = trailing_year(frame, rewards[name])
-        b = trailing_year(frame, burns[name]) if name in burns else {"value": np.nan}
-        rows.append({"network": name, "rewards_usd": r["value"], "burn_usd": b["value"],
-                     "rewards_per_burn": r["value"] / b["value"] if b["value"] > 0 else np.nan,
-                     "first": r["first"], "last": r["last"]})
-    return pd.DataFrame(rows).set_index("network")
+def margin_share(value: float, threshold: float) -> float:
+    """Largest share of ``value`` that could be taken off before it falls to ``threshold`` (0 if it is not above)."""
+    return max(0.0, 1.0 - float(threshold) / float(value)) if value > 0 else 0.0
 
 
 # --- claim 4: the growth arithmetic --------------------------------------------------------------------
@@ -235,39 +183,6 @@ def growth_multiple(target_usd: float, current_usd: float) -> float:
 def capture_target(market_usd: float = THREAD_COMPUTE_MARKET_USD, share: float = THREAD_CAPTURE_SHARE) -> float:
     """Revenue a year from capturing ``share`` of a market of ``market_usd`` a year (USD)."""
     return float(market_usd) * float(share)
-
-
-def last_market_caps(prices: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
-    """The last positive market capitalisation in each CoinGecko frame (``market_cap_usd``) and its date."""
-    rows = []
-    for name, frame in prices.items():
-        part = frame[frame["market_cap_usd"] > 0].sort_values("date")
-        rows.append({"token": name, "market_cap_usd": float(part["market_cap_usd"].iloc[-1]),
-                     "date": part["date"].iloc[-1]})
-    return pd.DataFrame(rows).set_index("token")
-
-
-# --- claims 6 and 7: what the subsidy pays -------------------------------------------------------------
-
-def reward_per_node(frame: pd.DataFrame, since=None, rewards: str = "rewards_usd",
-                    nodes: str = "nodes") -> pd.DataFrame:
-    """Monthly USD reward per node from ``since`` on (rows with both columns; a definition change sets ``since``).
-
-    Returns:
-        ``date, rewards_usd, nodes, usd_per_node_month``.
-    """
-    rows = frame.dropna(subset=[rewards, nodes])
-    rows = rows[rows[nodes] > 0]
-    if since is not None:
-        rows = rows[rows["date"] >= pd.Timestamp(since)]
-    out = rows[["date", rewards, nodes]].rename(columns={rewards: "rewards_usd", nodes: "nodes"}).copy()
-    out["usd_per_node_month"] = out["rewards_usd"] / out["nodes"]
-    return out.reset_index(drop=True)
-
-
-def units_fundable(usd_per_year: float, capex_usd: float) -> float:
-    """Hardware units (at ``capex_usd`` each) a year of ``usd_per_year`` would buy outright."""
-    return float(usd_per_year) / float(capex_usd)
 
 
 # --- claim 1 and the -80% shock: regimes against the twin ----------------------------------------------

@@ -78,7 +78,7 @@ def storage_cost_figure(costs: Mapping[str, float], thread_price: float, aws: fl
     ax.axvline(thread_price, color="tab:red", linestyle="--", label=f"thread's price {thread_price:.2f} USD")
     ax.axvline(aws, color="0.3", linestyle="-.", label=f"AWS S3 {aws:.1f} USD")
     ax.set(xscale="log", xlabel="USD per used TiB-month (log)", ylabel="",
-           title="Can storage providers break even at 78% below AWS without token rewards?")
+           title=f"Can storage providers break even at {1 - thread_price / aws:.0%} below AWS without token rewards?")
     ax.invert_yaxis()
     fig.legend(*ax.get_legend_handles_labels(), loc="outside lower center", ncols=3, frameon=False)
     return fig

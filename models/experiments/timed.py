@@ -21,7 +21,7 @@ def stored_runs(root: str | Path) -> int:
 
 
 def run_timed(spec, workers: int = 2, out: str | Path = "results", quick: bool = False,
-              scheduler: str | None = None) -> dict[str, Any]:
+              scheduler: str | None = None, progress: bool = True) -> dict[str, Any]:
     """Run (or resume, or verify) a sweep and time the call.
 
     A store computed by other model code (an edit under ``models/`` changes the code hash) is not mixed with
@@ -33,6 +33,7 @@ def run_timed(spec, workers: int = 2, out: str | Path = "results", quick: bool =
         out: parent directory of the sweep stores.
         quick: the spec's quick mode (a path only).
         scheduler: a running Dask scheduler's address, so several sweeps share one cluster.
+        progress: a tqdm bar of the runs computed (a widget in a notebook; off where stderr is no terminal).
 
     Returns:
         ``root`` (the sweep directory), ``spec``, ``seconds`` (wall time of the call), ``stored`` (runs on disk
@@ -47,9 +48,9 @@ def run_timed(spec, workers: int = 2, out: str | Path = "results", quick: bool =
     stored = stored_runs(Path(out) / spec.name)
     started = time.perf_counter()
     try:
-        root, stale = run_sweep(spec, workers=workers, scheduler=scheduler, out=out, progress=False), False
+        root, stale = run_sweep(spec, workers=workers, scheduler=scheduler, out=out, progress=progress), False
     except MixedModelError:
-        root, stale = run_sweep(spec, workers=workers, scheduler=scheduler, out=out, progress=False,
+        root, stale = run_sweep(spec, workers=workers, scheduler=scheduler, out=out, progress=progress,
                                 resume=False), True
     seconds = time.perf_counter() - started
     total = stored_runs(root)
