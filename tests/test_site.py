@@ -39,8 +39,9 @@ def test_every_finding_still_holds_in_its_stated_direction(site_build):
     assert not failing, failing
     for f in findings:
         assert f["holds"] is True and f["direction"] in (">", "<", ">=", "<="), f
-    claims = [f for f in findings if f["notebook"] == "00_the_thread_claims.ipynb"]
-    assert len(claims) >= 7 and all(f.get("verdict") in VERDICTS for f in claims), claims
+    verdicts = [f["verdict"] for f in findings if f.get("verdict") is not None]
+    assert all(f["notebook"] == "00_the_thread_claims.ipynb" for f in findings if f.get("verdict") is not None)
+    assert len(verdicts) >= 7 and set(verdicts) <= set(VERDICTS), verdicts  # one per claim of the thread
 
 
 def test_index_has_the_question_the_flywheel_the_findings_and_the_provenance(site_build):
@@ -60,7 +61,7 @@ def test_index_has_the_question_the_flywheel_the_findings_and_the_provenance(sit
 def test_pages_hide_code_behind_a_toggle_and_link_back(site_build):
     page = (site_build.site / "06_price_shock_phase_diagram.html").read_text()
     assert 'id="depin-toggle-code"' in page and "body:not(.depin-show-code) .jp-CodeCell .jp-InputArea" in page
-    assert '<a href="index.html"' in page and "https://cdnjs" not in page
+    assert '<a href="index.html">' in page and not re.search(r"<script[^>]*src=[\"']?https?:", page)
     footer = page[page.index('<footer class="depin-footer">'):]
     assert "price_shock-quick" in footer and "notebooks/06_price_shock_phase_diagram.ipynb" in footer
 
