@@ -62,7 +62,7 @@ browser:
 
 test: setup browser
 	$(BIN)/ruff check models tests benchmarks
-	$(BIN)/python -m pytest -n 2 -q
+	$(BIN)/python -m pytest -n 2 -q --durations=15
 
 lint: setup
 	$(BIN)/ruff check models tests benchmarks

@@ -32,6 +32,12 @@ _PACKAGES = {
     "pydantic": "pydantic",
     "pyarrow": "pyarrow",
     "dask": "dask",
+    "scipy": "scipy",
+    "SALib": "SALib",
+    "ema_workbench": "ema_workbench",
+    "scikit-learn": "scikit-learn",
+    "seaborn": "seaborn",
+    "matplotlib": "matplotlib",
 }
 
 
