@@ -118,7 +118,7 @@ def _new_figure(figsize) -> Figure:
     """Four empty panels with a shocked line, a twin line and a shock mark each (no constrained layout: slow)."""
     fig = Figure(figsize=figsize)
     axes = fig.subplots(2, 2, sharex=True).ravel()
-    fig.subplots_adjust(left=0.08, right=0.985, top=0.88, bottom=0.08, hspace=0.1, wspace=0.22)
+    fig.subplots_adjust(left=0.08, right=0.985, top=0.88, bottom=0.14, hspace=0.1, wspace=0.22)
     fig.explore_axes, fig.explore_lines, fig.explore_marks = axes, {}, {}
     for ax, (column, _, _) in zip(axes, PANELS, strict=True):
         for variant, style in ((TWIN, "--"), (SHOCKED, "-")):
@@ -128,7 +128,9 @@ def _new_figure(figsize) -> Figure:
         fig.explore_marks[column] = ax.axvline(0.0, color="0.5", lw=0.8, ls=":", label="shock shows")
         ax.yaxis.set_major_locator(mticker.MaxNLocator(5))
         ax.grid(alpha=0.3)
-    axes[0].legend(loc="best", fontsize="small")
+    # below the panels, so it never covers a line (a price path can run through any corner)
+    handles, labels = axes[0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="lower center", ncols=len(labels), fontsize="small", frameon=False)
     return fig
 
 
