@@ -42,6 +42,14 @@ def small_scenario(base_scenario):
     )
 
 
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(items):
+    """Every test that reads the shared site build runs on the worker that builds it (before xdist groups)."""
+    for item in items:
+        if "site_build" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.xdist_group("site"))
+
+
 class SiteBuild:
     """The site that ``depin report --quick`` built once for the whole test session (see ``site_build``)."""
 
@@ -72,9 +80,17 @@ def site_build(tmp_path_factory) -> SiteBuild:
     """
     import contextlib
     import io
+    import os
 
     from models.site.build import build_report
 
+    if os.environ.get("PYTEST_XDIST_WORKER"):  # the workers share the parent of their base temporaries
+        claim = tmp_path_factory.getbasetemp().parent / "site-build.claimed"
+        try:
+            claim.touch(exist_ok=False)
+        except FileExistsError:
+            pytest.fail("the quick site is being built a second time: --dist loadgroup did not keep the tests "
+                        "that use site_build on one worker (see pyproject's pytest pin)")
     root = tmp_path_factory.mktemp("site-build")
     log = io.StringIO()
     with contextlib.redirect_stdout(log), contextlib.redirect_stderr(log):

@@ -64,37 +64,58 @@ def test_report_names_a_failing_notebook_a_broken_link_and_a_finding_that_no_lon
     write_notebook(books / "c_link.ipynb", "A page with a broken link", "print(3)",
                    markdown="see [the params](../params/base.yaml)")
     write_notebook(books / "d_finding.ipynb", "A finding", FALSE_FINDING, parameters='findings_path = "nowhere.json"')
+    write_notebook(books / "e_silent.ipynb", "No finding", "print(5)", parameters='findings_path = "nowhere.json"')
     site = tmp_path / "site"
     code = build_report(out=site, quick=True, notebooks_dir=books, results_dir=tmp_path / "results")
     assert code == 1
     err = capsys.readouterr().err
     assert "notebook b_bad.ipynb failed: cell [1] raised RuntimeError: boom" in err
-    assert "c_link.html: <a href='../params/base.yaml'> points to a missing file" in err
+    assert "c_link.html: <a href='../params/base.yaml'> points outside the site" in err
     assert "finding no longer holds (d_finding.ipynb): two is below one" in err
-    assert err.count("error:") == 3, err
+    assert "notebook e_silent.ipynb declares findings_path but wrote no finding" in err
+    assert err.count("error:") == 4, err
     index = (site / "index.html").read_text()
     assert 'href="a_good.html">A good page</a>' in index and "FAILED" in index and "no longer holds" in index
     assert "2" in (site / "a_good.html").read_text()
     assert json.loads((site / "findings.json").read_text())[0]["holds"] is False
-    assert len(list(books.iterdir())) == 4 and not (books / "nowhere.json").exists()  # sources untouched
+    assert len(list(books.iterdir())) == 5 and not (books / "nowhere.json").exists()  # sources untouched
     assert sorted(p.name for p in tmp_path.iterdir()) == ["nb", "site"]  # no staging or old site left behind
 
 
-def test_report_replaces_its_own_site_whole_and_refuses_a_directory_it_did_not_build(tmp_path, capsys):
+def test_report_replaces_its_own_site_whole_and_never_a_file_it_did_not_write(tmp_path, capsys, monkeypatch):
+    import stat
+
+    from models.site import build
+
     books = tmp_path / "nb"
     books.mkdir()
     write_notebook(books / "a.ipynb", "A page", "print(1)")
     site = tmp_path / "site"
     assert build_report(out=site, notebooks_dir=books) == 0
-    (site / "stale.html").write_text("from an older build")
+    assert stat.S_IMODE(site.stat().st_mode) & 0o055 == 0o055  # readable by others (mkdtemp makes 0700)
+    (site / "a.html").write_text("an older build's page")
     assert build_report(out=site, notebooks_dir=books) == 0
-    assert not (site / "stale.html").exists() and (site / "a.html").exists()
+    assert "an older build's page" not in (site / "a.html").read_text()
+    (site / "CNAME").write_text("added by hand")
+    assert build_report(out=site, notebooks_dir=books) == 2
+    assert "files this command did not write (CNAME)" in capsys.readouterr().err
+    assert (site / "CNAME").read_text() == "added by hand" and (site / "a.html").exists()
     mine = tmp_path / "mine"
     mine.mkdir()
     (mine / "notes.txt").write_text("keep me")
     assert build_report(out=mine, notebooks_dir=books) == 2
-    assert "did not build" in capsys.readouterr().err
+    assert "not a built site" in capsys.readouterr().err
     assert [p.name for p in mine.iterdir()] == ["notes.txt"]
+    assert build_report(out=tmp_path / "other", notebooks_dir=books, executed_dir=books) == 2
+    assert "would be overwritten" in capsys.readouterr().err
+    # a page that cannot be exported is that page's problem; an interrupt leaves no staging directory behind
+    monkeypatch.setattr(build, "export_page", lambda *a, **k: (_ for _ in ()).throw(RuntimeError("no export")))
+    assert build_report(out=tmp_path / "broken", notebooks_dir=books) == 1
+    assert "a.html: export failed: RuntimeError: no export" in capsys.readouterr().err
+    monkeypatch.setattr(build, "execute_notebook", lambda *a, **k: (_ for _ in ()).throw(KeyboardInterrupt()))
+    with pytest.raises(KeyboardInterrupt):
+        build_report(out=tmp_path / "interrupted", notebooks_dir=books)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["broken", "mine", "nb", "site"]
 
 
 def test_check_site_finds_missing_files_anchors_remote_resources_and_missing_chrome(tmp_path):
@@ -104,14 +125,19 @@ def test_check_site_finds_missing_files_anchors_remote_resources_and_missing_chr
         '<a href="https://example.org">a link out is fine</a><img src="fig.png"><h2 id="top">t</h2>'
         '<a href="#top">up</a></body></html>')
     (tmp_path / "page.html").write_text('<html><body><p id="there"></p><script src="https://cdn.example/x.js">'
-                                        "</script></body></html>")
+                                        '</script><a href="../outside.html">up and out</a><meta name="gone">'
+                                        '<script>const m = await import("https://cdn.example/m.mjs");</script>'
+                                        "</body></html>")
+    (tmp_path.parent / "outside.html").write_text("not part of the site")
     problems = check_site(tmp_path)
     assert problems == [
         "index.html: <a href='page.html#gone'>: no anchor #gone in page.html",
         "index.html: <img src='fig.png'> points to a missing file",
         "page.html: no navigation bar",
         "page.html: no provenance footer",
+        'page.html: <script>: ...const m = await import("https://cdn.example/m.mjs");... needs the network',
         "page.html: <script src='https://cdn.example/x.js'> needs the network",
+        "page.html: <a href='../outside.html'> points outside the site",
     ]
 
 
@@ -137,3 +163,30 @@ def test_make_lab_runs_as_root_and_make_viz_serves_on_loopback():
     assert ("--allow-root" in command[-1]) == (os.geteuid() == 0), command[-1]
     viz = subprocess.run(["make", "-n", "viz"], cwd=ROOT, capture_output=True, text=True, check=True).stdout
     assert "solara run models/abm/viz.py --host 127.0.0.1 --port 8765" in viz
+
+
+def finding_calls(path: Path):
+    """The ``Finding(...)`` calls in a notebook's code cells (parsed, not run)."""
+    import ast
+
+    source = "\n".join(c.source for c in nbformat.read(path, as_version=4).cells if c.cell_type == "code")
+    return [node for node in ast.walk(ast.parse(source))
+            if isinstance(node, ast.Call) and getattr(node.func, "id", None) == "Finding"]
+
+
+def test_findings_state_their_direction_in_the_source_not_from_the_value_they_test():
+    # a direction chosen from the value it tests ("<" if x < t else ">=") always holds, so it tests nothing
+    import ast
+
+    calls = {path.name: finding_calls(path) for path in sorted(NOTEBOOKS.glob("*.ipynb"))}
+    assert sum(len(c) for c in calls.values()) >= 25
+    for name, found in calls.items():
+        for call in found:
+            keywords = {k.arg: k.value for k in call.keywords}
+            direction = call.args[3] if len(call.args) > 3 else keywords.get("direction")
+            threshold = call.args[4] if len(call.args) > 4 else keywords.get("threshold")
+            where = f"{name}: Finding at source line {call.lineno}"
+            assert isinstance(direction, ast.Constant) and isinstance(direction.value, str), \
+                f"{where}: the direction must be a string literal"
+            assert not any(isinstance(node, ast.IfExp) for node in ast.walk(threshold)), \
+                f"{where}: the threshold must not depend on a condition"

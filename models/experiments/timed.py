@@ -53,6 +53,29 @@ def run_timed(spec, workers: int = 2, out: str | Path = "results", quick: bool =
         root, stale = run_sweep(spec, workers=workers, scheduler=scheduler, out=out, progress=progress,
                                 resume=False), True
     seconds = time.perf_counter() - started
+    _log_sweep(root)
     total = stored_runs(root)
     return {"root": root, "spec": spec, "seconds": seconds, "stored": 0 if stale else stored,
             "computed": total if stale else max(total - stored, 0), "stale": stale}
+
+
+def _log_sweep(root: Path) -> None:
+    """Append the sweep's identity to the file ``$DEPIN_SWEEP_LOG`` names, if that is set.
+
+    ``depin report`` sets it per notebook, so each page's footer names the sweeps it used.
+    """
+    import json
+    import os
+
+    log = os.environ.get("DEPIN_SWEEP_LOG")
+    if not log:
+        return
+    try:
+        m = json.loads((Path(root) / "manifest.json").read_text())
+    except (OSError, ValueError):
+        return
+    record = {"name": m.get("name", Path(root).name), "spec_hash": str(m.get("spec_hash", "?")),
+              "code_hash": str(m.get("model", {}).get("code_hash", "?")), "runs": m.get("completed_runs", "?"),
+              "status": m.get("status", "?")}
+    with open(log, "a", encoding="utf-8") as f:  # one line per sweep; a reader skips a torn last line
+        f.write(json.dumps(record) + "\n")

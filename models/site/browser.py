@@ -16,17 +16,23 @@ from pathlib import Path
 # closed network refuses them); Playwright adds --headless itself.
 CHROMIUM_ARGS = ("--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
                  "--no-first-run", "--disable-sync")
-CHROMIUM_CANDIDATES = ("/usr/bin/chromium", "chromium", "chromium-browser")
+CHROMIUM_CANDIDATES = ("/usr/bin/chromium", "chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
 
+# What the page shows: text of its content only (notebook cells, or the index's main part: the navigation and
+# footer alone carry hundreds of characters), and each image loaded and laid out with a size.
 PAGE_STATE = """() => ({
-  text: document.body ? document.body.innerText.trim().length : 0,
-  images: Array.from(document.images).map(i => ({src: i.currentSrc.slice(0, 80), ok: i.complete && i.naturalWidth > 0,
-                                                 width: i.naturalWidth})),
+  text: Array.from(document.querySelectorAll('.jp-Cell, main.depin-index'))
+             .map(e => e.innerText.trim().length).reduce((a, b) => a + b, 0),
+  images: Array.from(document.images).map(i => ({src: i.currentSrc.slice(0, 80),
+                                                 ok: i.complete && i.naturalWidth > 0
+                                                     && i.getBoundingClientRect().width > 0})),
   nav: !!document.querySelector('nav.depin-nav'),
   footer: !!document.querySelector('footer.depin-footer'),
   findings: document.querySelectorAll('#findings tbody tr').length,
   title: document.title,
 })"""
+VISIBLE_CODE = """() => Array.from(document.querySelectorAll('.jp-CodeCell .jp-InputArea'))
+                    .filter(e => e.getBoundingClientRect().height > 0).length"""
 
 
 @dataclass
@@ -43,11 +49,22 @@ class PageView:
     footer: bool
     findings_rows: int
     blank: bool
+    code_cells: int = 0
+    code_shown_by_default: int = 0
+    code_shown_after_toggle: int = 0
+    requests: list[str] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
 
 
 def find_chromium() -> str | None:
-    """Path of a Chromium executable, or None (``make browser`` installs Debian's package)."""
+    """Path of a Chromium executable: ``$CHROMIUM``, else the first on PATH, else None.
+
+    ``make browser`` installs Debian's package.
+    """
+    import os
+
+    if os.environ.get("CHROMIUM"):
+        return shutil.which(os.environ["CHROMIUM"])
     for candidate in CHROMIUM_CANDIDATES:
         path = shutil.which(candidate)
         if path:
@@ -74,6 +91,9 @@ def view_site(site: str | Path, screenshots: str | Path, chromium: str | None = 
         width: viewport width, pixels.
         height: viewport height, pixels.
 
+    Returns:
+        One record per page (index first) with what the browser saw and the problems found.
+
     Raises:
         FileNotFoundError: no Chromium is installed.
     """
@@ -93,15 +113,23 @@ def view_site(site: str | Path, screenshots: str | Path, chromium: str | None = 
             for path in pages:
                 page = context.new_page()
                 errors: list[str] = []
+                requests: list[str] = []
                 page.on("pageerror", lambda exc, errors=errors: errors.append(str(exc)))
+                page.on("request", lambda r, requests=requests: requests.append(r.url))
                 page.goto(path.as_uri(), wait_until="load")
                 state = page.evaluate(PAGE_STATE)
                 shot = screenshots / f"{path.stem}.png"
                 page.screenshot(path=str(shot), full_page=True)
+                code_cells = page.locator(".jp-CodeCell .jp-InputArea").count()
+                shown, after = page.evaluate(VISIBLE_CODE), 0
+                if page.locator("#depin-toggle-code").count():
+                    page.click("#depin-toggle-code")
+                    after = page.evaluate(VISIBLE_CODE)
                 page.close()
                 broken = [i["src"] for i in state["images"] if not i["ok"]]
+                outside = [u for u in requests if not u.startswith(("file:", "data:", "about:", "blob:"))]
                 view = PageView(path.name, shot, state["text"], len(state["images"]), broken, errors, state["nav"],
-                                state["footer"], state["findings"], _blank(shot))
+                                state["footer"], state["findings"], _blank(shot), code_cells, shown, after, outside)
                 view.problems = _problems(view, is_index=path.name == "index.html")
                 views.append(view)
         finally:
@@ -125,8 +153,14 @@ def _problems(view: PageView, is_index: bool) -> list[str]:
         problems.append(f"{view.name}: no navigation bar")
     if not view.footer:
         problems.append(f"{view.name}: no provenance footer")
+    if view.requests:
+        problems.append(f"{view.name}: asked the network for {view.requests[:3]}")
     if is_index and view.findings_rows < 1:
         problems.append(f"{view.name}: the findings table is missing or empty")
+    if view.code_shown_by_default:
+        problems.append(f"{view.name}: {view.code_shown_by_default} code cells show before the toggle is pressed")
+    if not is_index and view.code_cells and view.code_shown_after_toggle != view.code_cells:
+        problems.append(f"{view.name}: the toggle shows {view.code_shown_after_toggle} of {view.code_cells} code cells")
     if not is_index and view.images < 1:
         problems.append(f"{view.name}: no figure")
     return problems

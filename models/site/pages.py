@@ -81,7 +81,12 @@ def _e(value: Any) -> str:
 
 
 def nav_html(pages: Sequence[Page], current: str) -> str:
-    """Navigation bar: the index, then every page by number, the current one marked."""
+    """Navigation bar: the index, then every page by number, the current one marked.
+
+    Args:
+        pages: every notebook page, in order.
+        current: the stem of the page it goes on (``index`` for the index, which gets no code toggle).
+    """
     links = [f'<a href="index.html"{" aria-current=page" if current == "index" else ""}>{_e(SITE_TITLE)}</a>']
     for page in pages:
         number = page.stem.split("_", 1)[0]
@@ -99,7 +104,14 @@ def _short(title: str, words: int = 4) -> str:
 
 def footer_html(prov: dict[str, Any], quick: bool, sweeps: Sequence[dict[str, Any]] = (),
                 notebook: str | None = None) -> str:
-    """Provenance footer: commit and whether the tree was dirty, date, packages, sweep hashes, machine."""
+    """Provenance footer: commit and whether the tree was dirty, date, packages, sweep hashes, machine.
+
+    Args:
+        prov: ``models.io.provenance()`` taken after the notebooks ran.
+        quick: whether the site was built in quick mode.
+        sweeps: the sweeps the page used (name, spec hash, model code hash, runs, status).
+        notebook: the page's notebook file (None on the index).
+    """
     commit = prov.get("git_commit") or "not a git checkout"
     dirty = prov.get("git_dirty")
     state = {True: "with uncommitted changes", False: "clean tree", None: "tree state unknown"}[dirty]
@@ -118,7 +130,8 @@ def footer_html(prov: dict[str, Any], quick: bool, sweeps: Sequence[dict[str, An
         rows.append(f"Source: <code>notebooks/{_e(notebook)}</code> (open it with <code>make lab</code>).")
     if sweeps:
         listed = "; ".join(f"<code>{_e(s['name'])}</code> spec {_e(s['spec_hash'][:12])}, model "
-                           f"{_e(s['code_hash'][:12])}, {_e(s['runs'])} runs" for s in sweeps)
+                           f"{_e(s['code_hash'][:12])}, {_e(s['runs'])} runs, {_e(s.get('status', '?'))}"
+                           for s in sweeps)
         rows.append(f"Sweeps: {listed}.")
     else:
         rows.append("Sweeps: none (every run is computed in the notebook).")
@@ -134,7 +147,18 @@ def strip_remote_scripts(body: str) -> str:
 
 
 def wrap_notebook_page(body: str, pages: Sequence[Page], page: Page, prov: dict[str, Any], quick: bool) -> str:
-    """The nbconvert page with the site's style, navigation, code toggle and provenance footer."""
+    """The nbconvert page with the site's style, navigation, code toggle and provenance footer.
+
+    Args:
+        body: nbconvert's HTML of the executed notebook.
+        pages: every page (for the navigation).
+        page: this page.
+        prov: provenance for the footer.
+        quick: whether the site was built in quick mode.
+
+    Raises:
+        ValueError: the HTML has no ``<body>`` tag to put the navigation in.
+    """
     body = strip_remote_scripts(body)
     body = body.replace("</head>", f"<style>{STYLE}</style>\n</head>", 1)
     nav = nav_html(pages, page.stem)
@@ -150,11 +174,14 @@ def wrap_notebook_page(body: str, pages: Sequence[Page], page: Page, prov: dict[
 
 
 def _number(value: float) -> str:
+    """Three significant digits, thousands separated (52,500,000 rather than 5.25e+07); tiny values in e-form."""
     if value == 0:
         return "0"
-    if abs(value) >= 1e4 or abs(value) < 1e-3:
+    if abs(value) < 1e-3 or abs(value) >= 1e15:
         return f"{value:.3g}"
-    return f"{value:.3g}" if abs(value) < 10 else f"{value:,.1f}"
+    if abs(value) >= 1000:
+        return f"{float(f'{value:.3g}'):,.0f}"
+    return f"{value:.3g}"
 
 
 def findings_table(findings: Sequence[dict], pages: Sequence[Page]) -> str:
@@ -186,7 +213,15 @@ def findings_table(findings: Sequence[dict], pages: Sequence[Page]) -> str:
 
 def index_html(pages: Sequence[Page], findings: Sequence[dict], prov: dict[str, Any], quick: bool,
                flywheel_image: str | None = "flywheel.svg") -> str:
-    """The site's index: title, the question, the flywheel picture, the findings table, the pages."""
+    """The site's index: title, the question, the flywheel picture, the findings table, the pages.
+
+    Args:
+        pages: every notebook page, in order.
+        findings: the records of ``findings.json``.
+        prov: provenance for the footer.
+        quick: whether the site was built in quick mode.
+        flywheel_image: file name of the flywheel picture beside the index (None: no picture).
+    """
     items = []
     for page in pages:
         status = "" if page.error is None else f' <strong class="fails">FAILED</strong> ({_e(page.error)})'
