@@ -314,6 +314,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("report", help="execute the notebooks and write an HTML site")
     p.add_argument("--quick", action="store_true",
                    help="each notebook's quick parameters (small designs, short horizons: minutes, not an hour)")
+    p.epilog = ("A build that finds a problem (a failing notebook, a broken link, a finding that no longer holds) "
+                "still publishes its site, marked, and exits 1.")
     p.add_argument("--out", default="site", help="site directory, replaced as a whole when done (default: site)")
     p.add_argument("--results", default=None,
                    help="parent of the sweep stores the notebooks use (default: the project's results/)")
