@@ -15,6 +15,7 @@ from pathlib import Path
 
 MARKER = ".depin-site.json"  # written into every site this command builds; lists the site's files
 HAND_RUN = {"findings.json"}  # what the notebooks write into site/ when run by hand (findings_path's default)
+EARLY_FILES = ("index.html", "flywheel.svg", "findings.json")  # besides its pages, in a marker without "files"
 
 
 class SiteError(Exception):
@@ -24,8 +25,9 @@ class SiteError(Exception):
 def listed_files(site: Path) -> set[str]:
     """The files a built site's marker lists (relative paths), the marker itself included."""
     try:
-        files = json.loads((site / MARKER).read_text()).get("files", [])
-    except (OSError, ValueError, AttributeError):
+        record = json.loads((site / MARKER).read_text())
+        files = record["files"] if "files" in record else [*record["pages"], *EARLY_FILES]
+    except (OSError, ValueError, AttributeError, KeyError, TypeError):
         return set()
     return set(files) | {MARKER}
 
