@@ -1,8 +1,9 @@
 """The HTML around the notebooks: navigation, a code toggle, the provenance footer and the index page.
 
 Every page is a static file that works from ``file://`` with no network: the style and the one script (the
-code toggle) are inline, figures are embedded or local files, and remote scripts that nbconvert's template
-would load (require.js, MathJax, the widget manager) are removed (:func:`strip_remote_scripts`).
+code toggle) are inline and figures are embedded or local files. nbconvert's remote scripts (require.js,
+MathJax, mermaid, the widget manager) are switched off where it exports (``models.site.build.OFFLINE``), and
+``models.site.check`` fails a page that would still fetch anything.
 """
 
 from __future__ import annotations
@@ -138,14 +139,6 @@ def footer_html(prov: dict[str, Any], quick: bool, sweeps: Sequence[dict[str, An
     return '<footer class="depin-footer">' + "<br>".join(rows) + "</footer>"
 
 
-REMOTE_SCRIPT = re.compile(r"<script\b[^>]*\bsrc=[\"']?(?:https?:)?//[^>]*>\s*</script>", re.IGNORECASE)
-
-
-def strip_remote_scripts(body: str) -> str:
-    """Remove ``<script src="https://...">`` tags (the site must work offline; none is needed to read it)."""
-    return REMOTE_SCRIPT.sub("", body)
-
-
 def wrap_notebook_page(body: str, pages: Sequence[Page], page: Page, prov: dict[str, Any], quick: bool) -> str:
     """The nbconvert page with the site's style, navigation, code toggle and provenance footer.
 
@@ -159,7 +152,6 @@ def wrap_notebook_page(body: str, pages: Sequence[Page], page: Page, prov: dict[
     Raises:
         ValueError: the HTML has no ``<body>`` tag to put the navigation in.
     """
-    body = strip_remote_scripts(body)
     body = body.replace("</head>", f"<style>{STYLE}</style>\n</head>", 1)
     nav = nav_html(pages, page.stem)
     status = ""
