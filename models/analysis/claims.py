@@ -93,24 +93,14 @@ def storage_variants(scenario, discount: float = THREAD_DISCOUNT) -> dict[str, o
 def run_variants(variants: Mapping[str, object], seeds: Iterable[int],
                  columns: Sequence[str] = ("providers", "capacity", "served", "revenue_usd", "emission_usd", "price")
                  ) -> pd.DataFrame:
-    """Every variant for every seed on the batch engine, in one call (common random numbers per seed).
+    """Every variant for every seed on the batch engine, in one call (``models.analysis.impulse.run_variants``).
 
     Returns:
         ``variant, seed, step`` and ``columns``.
     """
-    from models.exogenous import run_seed_sequence, sample_exogenous
-    from models.sd.batch import run_batch
+    from models.analysis.impulse import run_variants as batch_variants
 
-    seeds = [int(s) for s in seeds]
-    runs, exos, index = [], [], []
-    for label, sc in variants.items():
-        for seed in seeds:
-            runs.append(sc)
-            exos.append(sample_exogenous(sc, run_seed_sequence(seed)))
-            index.append((label, seed))
-    frame = run_batch(runs, exos)[["run", "step", *columns]]
-    index = pd.DataFrame(index, columns=["variant", "seed"]).rename_axis("run").reset_index()
-    return index.merge(frame, on="run").drop(columns="run")
+    return batch_variants(variants, seeds)[["variant", "seed", "step", *columns]]
 
 
 def utilisation(frame: pd.DataFrame, by: Sequence[str] = ("variant", "seed")) -> pd.Series:

@@ -47,11 +47,24 @@ def twin_of(scenario):
     return with_shocks(scenario, inert)
 
 
-def _batch(scenarios: Sequence, seeds: Sequence[int]) -> pd.DataFrame:
+def run_variants(variants: Mapping | Sequence, seeds: Iterable[int]) -> pd.DataFrame:
+    """Every variant for every seed in one batch-engine call.
+
+    Common random numbers: the runs of one seed share every exogenous path.
+
+    Args:
+        variants: label -> scenario, or a sequence of scenarios (labelled by position).
+        seeds: root seeds of the runs.
+
+    Returns:
+        The batch engine's tidy frame with ``variant`` (the label) and ``seed`` beside ``run``.
+    """
     from models.sd.batch import run_batch
 
+    labelled = variants.items() if isinstance(variants, Mapping) else enumerate(variants)
+    seeds = [int(s) for s in seeds]
     runs, exos, keys = [], [], []
-    for i, sc in enumerate(scenarios):
+    for i, sc in labelled:
         for seed in seeds:
             runs.append(sc)
             exos.append(sample_exogenous(sc, run_seed_sequence(int(seed))))
@@ -74,7 +87,7 @@ def twin_ratios(scenario, seeds: Iterable[int], columns: Sequence[str] = RATIO_C
     """
     seeds = list(seeds)
     twin = twin_of(scenario)
-    frame = _batch([scenario, twin], seeds)
+    frame = run_variants([scenario, twin], seeds)
     shocked = frame[frame["variant"] == 0].set_index(["seed", "step"])[list(columns)]
     base = frame[frame["variant"] == 1].set_index(["seed", "step"])[list(columns)]
     ratio = (shocked / base.where(base != 0)).reset_index()
