@@ -216,18 +216,16 @@ def _run(choice: Choice) -> pd.DataFrame:
 
 def _compute(choice: Choice) -> pd.DataFrame:
     from models.analysis.twin_runs import run_pairs
+    from models.replay import with_dates
 
     twins = scenario_for(choice)
     pair = run_pairs([twins.shocked], [(0, 0)], engine="batch")[0]
     sc = twins.shocked
-    start = pd.Timestamp(sc.simulation.start_date) if sc.simulation.start_date else None
     frames = []
     for variant, frame in ((SHOCKED, pair.frame), (TWIN, pair.twin)):
-        part = frame.copy()
+        part = with_dates(frame, sc) if sc.simulation.start_date else frame.copy()
         part.insert(0, "variant", variant)
-        part.insert(2, "day", part["step"] * sc.simulation.dt_days)
-        if start is not None:
-            part.insert(3, "date", start + pd.to_timedelta(part["day"], unit="D"))
+        part.insert(int(part.columns.get_loc("step")) + 1, "day", part["step"] * sc.simulation.dt_days)
         frames.append(part)
     return pd.concat(frames, ignore_index=True)
 
