@@ -197,7 +197,7 @@ def mint(s: dict, P: dict, step: int, capacity_per_day) -> tuple[dict, np.ndarra
         (changes, tokens_for_providers); the rest of the issuance goes to the treasury.
     """
     code = P["emission.schedule_code"]
-    if np.any(code == 3):  # baseline minting costs a log per step: only when a run uses it
+    if _some_run(code == 3):  # baseline minting costs a log per step: only when a run uses it
         base_minted, base_cum, base_total = emission.baseline_step(
             step, capacity_per_day * P["step.dt_years"], s["baseline_cumulative"], s["baseline_minted"],
             P["emission.baseline_initial_capacity"] * P["step.dt_years"], P["step.baseline_growth"],
@@ -206,6 +206,10 @@ def mint(s: dict, P: dict, step: int, capacity_per_day) -> tuple[dict, np.ndarra
         # Filecoin mints simple (time-based) and baseline (capacity-based) rewards side by side
         base_minted = base_minted + emission.exponential_decay(step, P["emission.baseline_simple_tokens"],
                                                                P["step.decay_half_life"])
+        # runs on another schedule keep their (unused) baseline counters, whatever else the batch holds
+        uses = code == 3
+        base_cum = np.where(uses, base_cum, s["baseline_cumulative"])
+        base_total = np.where(uses, base_total, s["baseline_minted"])
     else:
         base_minted, base_cum, base_total = 0.0, s["baseline_cumulative"], s["baseline_minted"]
     raw = np.select(
@@ -228,6 +232,14 @@ def mint(s: dict, P: dict, step: int, capacity_per_day) -> tuple[dict, np.ndarra
         "baseline_minted": base_total,
     }
     return changes, to_providers
+
+
+def _some_run(mask) -> bool:
+    """Whether any run needs a costly branch; a traced mask (``models.sd.compiled``) cannot tell, so it does."""
+    try:
+        return bool(np.any(mask))
+    except TypeError:  # jax's ConcretizationTypeError is a TypeError
+        return True
 
 
 def vest_and_sell(s: dict, P: dict, step: int, unlock_fraction) -> dict:

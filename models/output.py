@@ -87,3 +87,15 @@ def to_frame(rows: list[dict], run_ids=None) -> pd.DataFrame:
     ids = np.arange(runs) if run_ids is None else np.asarray(run_ids)
     frame.insert(0, "run", np.repeat(ids, len(rows)))
     return frame
+
+
+def frame_from_arrays(arrays: dict, steps: int, run_ids=None) -> pd.DataFrame:
+    """The tidy frame of :func:`to_frame` from ``column -> (runs, steps + 1)`` arrays (``step`` is added)."""
+    runs = next(iter(arrays.values())).shape[0]
+    data = {c: (np.tile(np.arange(steps + 1, dtype=float), runs) if c == "step" else arrays[c].reshape(-1))
+            for c in COLUMNS}
+    frame = pd.DataFrame(data)
+    frame["step"] = frame["step"].astype(np.int64)
+    ids = np.arange(runs) if run_ids is None else np.asarray(run_ids)
+    frame.insert(0, "run", np.repeat(ids, steps + 1))
+    return frame

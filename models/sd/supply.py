@@ -74,16 +74,37 @@ def initial_supply_state(P: dict, structure, s: dict) -> dict:
 
 
 def merge_mean(mass_a, value_a, mass_b, value_b):
-    """Mass-weighted mean of a per-provider value when two groups merge (``value_a`` when both are empty)."""
+    """Mass-weighted mean of a per-provider value when two groups merge (``value_a`` when both are empty).
+
+    Written as ``value_a`` plus ``value_b``'s weighted pull, so two groups with equal values keep that value
+    exactly: a merged loss streak of 35 days stays 35 (not 34.99999999999999) against a patience of 35.
+    """
     both = mass_a + mass_b
-    return np.where(both > 0, (mass_a * value_a + mass_b * value_b) / np.where(both > 0, both, 1.0), value_a)
+    return np.where(both > 0, value_a + mass_b / np.where(both > 0, both, 1.0) * (value_b - value_a), value_a)
 
 
-def age_vintages(s: dict, structure, step: int) -> dict:
-    """At the start of each vintage window the young vintages age one slot; the oldest joins the mature cohort."""
+def with_slot(x, j: int, value):
+    """``x`` with slot ``j`` of its last axis replaced by ``value`` (a new array; inputs are never mutated)."""
+    if hasattr(x, "at"):  # an immutable (JAX) array in the compiled backend
+        return x.at[..., j].set(value)
+    out = x.copy()
+    out[..., j] = value
+    return out
+
+
+def age_vintages(s: dict, structure, step) -> dict:
+    """At the start of each vintage window the young vintages age one slot; the oldest joins the mature cohort.
+
+    ``step`` is a whole number, or a traced scalar in a compiled backend (``models.sd.compiled``): then the
+    window test cannot branch, and the aged and unaged slots are selected elementwise.
+    """
     V = structure.vintages
     slots = {k: s[k] for k in ("active", *SLOT_MEANS, *SLOT_TOTALS)}
-    if V == 0 or step == 0 or step % structure.vintage_steps:
+    if V == 0:
+        return slots
+    due = (step > 0) & (step % structure.vintage_steps == 0)
+    known = isinstance(due, (bool, np.bool_))
+    if known and not due:
         return slots
     a = slots["active"]
     out = {}
@@ -95,7 +116,7 @@ def age_vintages(s: dict, structure, step: int) -> dict:
         x = slots[key]
         mature = x[..., 0] + x[..., V]
         out[key] = np.concatenate([mature[..., None], np.zeros_like(x[..., :1]), x[..., 1:V]], axis=-1)
-    return out
+    return out if known else {k: np.where(due, out[k], slots[k]) for k in slots}
 
 
 def providers_earn(P, structure, s, exo_t, step):
@@ -258,14 +279,11 @@ def providers_move(P, structure, s, exo_t, step):
     got = wanted * np.where(total_wanted > 0, bought / np.where(total_wanted > 0, total_wanted, 1.0), 0.0)[..., None]
     j = 1 if structure.vintages > 0 else 0
     stay = active - leavers
-    new_slots = {"active": stay.copy(), "locked": locked.copy(), "provider_tokens": slots["provider_tokens"]
-                 - leaving_tokens}
+    new_slots = {"active": with_slot(stay, j, stay[..., j] + arrivals),
+                 "locked": with_slot(locked, j, locked[..., j] + got),
+                 "provider_tokens": slots["provider_tokens"] - leaving_tokens}
     for key in SLOT_MEANS:
-        x_key = slots[key].copy()
-        x_key[..., j] = merge_mean(stay[..., j], x_key[..., j], arrivals, 0.0)
-        new_slots[key] = x_key
-    new_slots["active"][..., j] += arrivals
-    new_slots["locked"][..., j] += got
+        new_slots[key] = with_slot(slots[key], j, merge_mean(stay[..., j], slots[key][..., j], arrivals, 0.0))
     new_slots["age_days"] = new_slots["age_days"] + dt
     return {
         **s2, **new_slots, "expected_price": expected, "mean_expected_price": (P["types.mass"] * expected).sum(axis=-1),
