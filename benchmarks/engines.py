@@ -33,11 +33,39 @@ def best_of(fn, repeats: int) -> float:
     return min(times)
 
 
+def cadcad_rows(repeats: int, steps: int | None = None) -> list[list[str]]:
+    """``make bench``'s cadCAD lines: this project's runner against cadCAD's default configuration."""
+    sc = load_scenario(BASE)
+    if steps is not None:
+        sc = sc.model_copy(update={"simulation": sc.simulation.model_copy(update={"steps": steps})})
+    exo = sample_exogenous(sc, run_seed_sequence(sc.simulation.seed))
+    ours = best_of(lambda: run_cadcad([sc], [exo]), repeats)
+    exos4 = [sample_exogenous(sc, run_seed_sequence(1, 0, r)) for r in range(4)]
+    theirs = best_of(lambda: run_cadcad([sc], exos4, replicates=4, mode="multi", deepcopy=True), 1) / 4
+    same = run_cadcad([sc], exos4[:1]).equals(run_cadcad([sc], exos4[:1], deepcopy=True))
+    n = sc.simulation.steps
+    return [
+        [f"cadCAD, project runner (deepcopy off, single process), s per run of {n} steps", "-", f"{ours:.3f} s", "-"],
+        ["cadCAD default (deepcopy on, multi-process, 4 runs), s per run", "-", f"{theirs:.3f} s", "-"],
+        ["project runner over cadCAD's default", ">= 3x", f"{theirs / ours:.1f}x",
+         "pass" if theirs / ours >= 3 else "fail"],
+        ["project runner == deepcopy-on runner (same frame)", "identical", "identical" if same else "different",
+         "pass" if same else "fail"],
+    ]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--max-batch", type=int, default=10_000)
+    parser.add_argument("--quick", action="store_true", help="104 steps, one repeat (with --rows-json)")
+    parser.add_argument("--rows-json", action="store_true", help="only the cadCAD rows, as JSON (bench.py)")
     args = parser.parse_args()
+    if args.rows_json:
+        import json
+
+        print(json.dumps(cadcad_rows(1 if args.quick else args.repeats, 104 if args.quick else None)))
+        return
     sc = load_scenario(BASE)
     steps = sc.simulation.steps
     exo = sample_exogenous(sc, run_seed_sequence(sc.simulation.seed))

@@ -99,3 +99,17 @@ def test_unknown_backend_is_refused():
     scenarios, exos = _batch()
     with pytest.raises(ValueError, match="unknown batch backend 'gpu'; allowed: numpy, jax"):
         run_batch(scenarios[:1], exos[:1], backend="gpu")
+
+
+def test_buckets_bound_the_number_of_compiled_programs():
+    assert [compiled.bucket(n) for n in (1, 16, 17, 64, 65, 256, 257, 10_000)] == [16, 16, 64, 64, 256, 256, 256, 256]
+
+
+def test_compilation_cache_location_follows_the_environment(monkeypatch, tmp_path):
+    monkeypatch.setenv("DEPIN_JAX_CACHE", str(tmp_path))
+    assert compiled.cache_dir() == str(tmp_path)
+    monkeypatch.setenv("DEPIN_JAX_CACHE", "")
+    assert compiled.cache_dir() is None
+    monkeypatch.delenv("DEPIN_JAX_CACHE")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    assert compiled.cache_dir() == str(tmp_path / "depin-flywheel" / "jax")

@@ -10,55 +10,24 @@ rows)``); the per-agent method (``provider.decide_entry()``) applies the same ru
 ``Generator.random(n)`` yields the same numbers as ``n`` calls of ``Generator.random()``, so the model's
 vectorised Bernoulli draws equal per-agent decisions taken in row order. The economic rules themselves
 are the functions of ``models.mechanisms``; nothing here re-derives them.
+
+For speed (issue 14) a rule whose per-agent inputs hold from step to step (a user's price factor or
+churn chance, a provider's opex) is evaluated once for everyone and read by row
+(``models.abm.space.derived``), and the model values a decision only for agents whose draw falls below
+the highest chance anyone has (``entry_cap``, ``churn_cap``): the others cannot act. Elementwise numpy
+gives each row the same number whichever rows it is evaluated with, so every draw and decision holds.
 """
 
 from __future__ import annotations
 
-import mesa
 import numpy as np
 
+from models.abm.space import Column, TableAgent, cap, derived, derived_cap
 from models.mechanisms import demand, providers, speculators, timebase
 from models.sd import supply
 
 POTENTIAL, PENDING, ACTIVE, EXITED = 0, 1, 2, 3
 PROVIDER_STATES = ("potential", "pending", "active", "exited")
-
-
-class Column:
-    """Descriptor: an agent attribute stored in the agent's row of a model-owned array."""
-
-    def __set_name__(self, owner, name):
-        self.name = name
-
-    def __get__(self, agent, owner=None):
-        if agent is None:
-            return self
-        return agent.model.tables[agent.kind][self.name][agent.row].item()
-
-    def __set__(self, agent, value):
-        agent.model.tables[agent.kind][self.name][agent.row] = value
-
-
-class TableAgent(mesa.Agent):
-    """A Mesa agent whose attributes live in row ``row`` of the model's table ``kind``."""
-
-    kind = ""
-
-    def __init__(self, model: mesa.Model, row: int):
-        super().__init__(model)
-        self.row = row
-
-    @classmethod
-    def table(cls, model) -> dict[str, np.ndarray]:
-        """The column table of this agent type."""
-        return model.tables[cls.kind]
-
-    @classmethod
-    def populate(cls, model, columns: dict[str, np.ndarray]) -> list[TableAgent]:
-        """Install ``columns`` as the table of this type and create one agent per row."""
-        model.tables[cls.kind] = columns
-        n = len(next(iter(columns.values()))) if columns else 0
-        return [cls(model, row) for row in range(n)]
 
 
 class Provider(TableAgent):
@@ -71,7 +40,7 @@ class Provider(TableAgent):
     """
 
     kind = "providers"
-    opex_usd_per_year = Column()
+    opex_usd_per_year = Column(invalidates=("opex",))
     capacity = Column()
     state_code = Column()
     arrival_step = Column()
@@ -127,44 +96,55 @@ class Provider(TableAgent):
     @classmethod
     def current_opex(cls, model, rows) -> np.ndarray:
         """Opex of ``rows`` over this step, USD (cost shocks scale every provider alike)."""
-        per_year = cls.table(model)["opex_usd_per_year"][rows] * model.exo_t["cost_multiplier"][0]
-        return timebase.amount_per_step(per_year, model.structure.dt_days)
+        multiplier, dt = model.exo_t["cost_multiplier"][0], model.structure.dt_days
+
+        def opex(rows):
+            return timebase.amount_per_step(cls.table(model)["opex_usd_per_year"][rows] * multiplier, dt)
+
+        return derived(model, "opex", (multiplier, dt), opex)[rows]
 
     @classmethod
-    def entry_probabilities(cls, model, rows) -> np.ndarray:
-        """Chance each provider in ``rows`` orders hardware this step, from its own expected margin.
+    def entry_responses(cls, model, rows) -> np.ndarray:
+        """How much entry pays each provider in ``rows``, 0 to 1, from its own expected margin.
 
         The rule of the aggregate engines (``models.sd.supply.entry_valuation``) with the provider's own
         expected price and opex: the reward it expects over the payback horizon under the emission schedule,
-        shared with everyone active and on order, against hardware plus stake.
+        shared with everyone active and on order, against hardware plus stake. It serves entry and
+        cancellation, as in the aggregate (the two methods below take it as ``response`` if computed).
         """
         P, ctx = model.P, model.entry_context
-        table = cls.table(model)
         margin, capital, _, _ = supply.entry_valuation(
-            P, model.structure, model.s, ctx["step"], table["expected_price"][rows], cls.current_opex(model, rows),
-            ctx["active"], ctx["pipeline"], ctx["backlog"])
-        hazard = providers.entry_hazard(
-            margin, capital, P["providers.payback_threshold_years"], P["providers.entry_steepness"],
-            P["providers.entry_max_rate_per_year"], P["providers.word_of_mouth"], ctx["engaged_share"],
-            P["providers.entry_response_code"],
-        )
+            P, model.structure, model.s, ctx["step"], cls.table(model)["expected_price"][rows],
+            cls.current_opex(model, rows), ctx["active"], ctx["pipeline"], ctx["backlog"])
+        return providers.entry_response(margin, capital, P["providers.payback_threshold_years"],
+                                        P["providers.entry_steepness"], P["providers.entry_response_code"])
+
+    @classmethod
+    def entry_probabilities(cls, model, rows, response=None) -> np.ndarray:
+        """Chance each provider in ``rows`` orders hardware this step (``models.mechanisms.providers.entry_hazard``)."""
+        P = model.P
+        response = cls.entry_responses(model, rows) if response is None else response
+        hazard = providers.hazard_from_response(response, P["providers.entry_max_rate_per_year"],
+                                                P["providers.word_of_mouth"], model.entry_context["engaged_share"])
         return timebase.probability_per_step(hazard, model.structure.dt_days)
 
     @classmethod
-    def cancel_probabilities(cls, model, rows) -> np.ndarray:
+    def entry_cap(cls, model) -> float:
+        """No provider's entry chance this step exceeds this (the chance at a response of 0 or of 1).
+
+        The response lies in [0, 1] and the hazard is linear in it (``models.mechanisms.providers``).
+        """
+        return cap(cls.entry_probabilities(model, None, np.array([0.0, 1.0])))
+
+    @classmethod
+    def cancel_probabilities(cls, model, rows, response=None) -> np.ndarray:
         """Chance each order in ``rows`` (waiting for production) is cancelled this step.
 
         The aggregate's rule (``models.mechanisms.providers.cancellation_hazard``) on the provider's own
         valuation of entry today.
         """
-        P, ctx = model.P, model.entry_context
-        table = cls.table(model)
-        margin, capital, _, _ = supply.entry_valuation(
-            P, model.structure, model.s, ctx["step"], table["expected_price"][rows], cls.current_opex(model, rows),
-            ctx["active"], ctx["pipeline"], ctx["backlog"])
-        response = providers.entry_response(margin, capital, P["providers.payback_threshold_years"],
-                                            P["providers.entry_steepness"], P["providers.entry_response_code"])
-        hazard = providers.cancellation_hazard(response, P["providers.order_cancellation_rate_per_year"])
+        response = cls.entry_responses(model, rows) if response is None else response
+        hazard = providers.cancellation_hazard(response, model.P["providers.order_cancellation_rate_per_year"])
         return timebase.probability_per_step(hazard, model.structure.dt_days)
 
     @classmethod
@@ -212,7 +192,7 @@ class User(TableAgent):
     """
 
     kind = "users"
-    alternative_price_usd = Column()
+    alternative_price_usd = Column(invalidates=("attractiveness", "churn"))
     adopted = Column()
     arrival_rank = Column()
 
@@ -248,6 +228,9 @@ class User(TableAgent):
         table = cls.table(model)
         adopted, rank = table["adopted"], table["arrival_rank"]
         places = cls.places(market)
+        n_adopters = np.count_nonzero(adopted)
+        if n_adopters <= places and not np.any(adopted & (rank >= places)):
+            return n_adopters  # every adopter already holds a place: nothing moves
         adopters = np.flatnonzero(adopted)
         adopters = adopters[np.argsort(rank[adopters], kind="stable")]
         adopted[adopters[places:]] = False
@@ -269,10 +252,12 @@ class User(TableAgent):
     def attractiveness(cls, model, rows) -> np.ndarray:
         """Price factor of each user: the network's price against the user's own alternative."""
         P = model.P
-        return demand.price_attractiveness(
-            P["payment.service_price_usd"], cls.table(model)["alternative_price_usd"][rows],
-            P["users.price_elasticity"],
-        )
+        price, elasticity = P["payment.service_price_usd"], P["users.price_elasticity"]
+
+        def factor(rows):
+            return demand.price_attractiveness(price, cls.table(model)["alternative_price_usd"][rows], elasticity)
+
+        return derived(model, "attractiveness", (price, elasticity), factor)[rows]
 
     @classmethod
     def adoption_probabilities(cls, model, rows) -> np.ndarray:
@@ -286,11 +271,28 @@ class User(TableAgent):
 
     @classmethod
     def churn_probabilities(cls, model, rows) -> np.ndarray:
-        """Churn chance this step of each user in ``rows`` given quality and own price factor."""
+        """Churn chance this step of each user in ``rows`` given quality and own price factor.
+
+        While quality holds from step to step (spare capacity: quality 1), the chances are the step before's.
+        """
+        key = base, by_quality, quality, dt, _, _ = cls._churn_inputs(model)
+
+        def chance(rows):
+            hazard = demand.churn_hazard(base, by_quality, quality, cls.attractiveness(model, rows))
+            return timebase.probability_per_step(hazard, dt)
+
+        return derived(model, "churn", key, chance, rows)
+
+    @staticmethod
+    def _churn_inputs(model) -> tuple:
         P = model.P
-        hazard = demand.churn_hazard(P["users.base_churn_per_year"], P["users.quality_churn_per_year"],
-                                     model.s["quality"], cls.attractiveness(model, rows))
-        return timebase.probability_per_step(hazard, model.structure.dt_days)
+        return (P["users.base_churn_per_year"], P["users.quality_churn_per_year"], model.s["quality"],
+                model.structure.dt_days, P["payment.service_price_usd"], P["users.price_elasticity"])
+
+    @classmethod
+    def churn_cap(cls, model) -> float:
+        """No user's churn chance this step exceeds this: the largest of everyone's, once they are cached."""
+        return derived_cap(model, "churn", cls._churn_inputs(model))
 
     def decide_adopt(self) -> bool:
         """Bernoulli adoption draw (only meaningful for a non-adopter in the market)."""

@@ -182,9 +182,15 @@ class DePINModel(mesa.Model):
         }
         lead_days = supply_chain.quoted_lead_time_days(_one(backlog), s["production_capacity"],
                                                        P["providers.lead_time_days"])
-        enter = idle[self.rng.random(len(idle)) < Provider.entry_probabilities(self, idle)]
         queued = np.flatnonzero(pending & ~table["produced"])
-        cancel = queued[self.rng.random(len(queued)) < Provider.cancel_probabilities(self, queued)]
+        # only providers whose draw falls below the highest entry chance need their valuation
+        draws = self.rng.random(len(idle))
+        maybe = np.flatnonzero(draws < Provider.entry_cap(self))
+        response = Provider.entry_responses(self, np.concatenate([idle[maybe], queued]))
+        chance = Provider.entry_probabilities(self, idle[maybe], response[:len(maybe)])
+        enter = idle[maybe[draws[maybe] < chance]]
+        cancel = queued[self.rng.random(len(queued)) < Provider.cancel_probabilities(self, queued,
+                                                                                      response[len(maybe):])]
         leave_p, fee_each = Provider.exit_probabilities(self, active, t)
         leaving = self.rng.random(len(active)) < leave_p
         leave, fee_each = active[leaving], fee_each[leaving]
@@ -213,8 +219,9 @@ class DePINModel(mesa.Model):
         fees = np.minimum(fee_each, table["stake_tokens"][leave])
         to_unbond = float((table["stake_tokens"][leave] - fees).sum())
         table["stake_tokens"][leave] = 0.0
-        staying = np.flatnonzero(state == ACTIVE)
-        staying = staying[~np.isin(staying, arriving)]
+        staying = state == ACTIVE
+        staying[arriving] = False
+        staying = np.flatnonzero(staying)
         slashed = table["stake_tokens"][staying] * stake.slash_fraction(
             s["quality"][0], P["stake.slash_quality_threshold"][0], P["step.slash"][0])
         table["stake_tokens"][staying] -= slashed
@@ -226,17 +233,17 @@ class DePINModel(mesa.Model):
         })
         s.update(ledger.unbond(s, P, _one(to_unbond), self.structure.unbonding))
         # arrivals buy their stake at today's pledge
-        cap = P["providers.capacity_per_provider"]
+        cap, inventory = P["providers.capacity_per_provider"], _one(table["tokens"].sum())
         each = stake.stake_required(
             P["stake.mode_code"], P["stake.tokens_per_provider"], s["reward_per_provider"] / dt,
-            P["stake.pledge_reward_days"], ledger.circulating({**s, "provider_tokens": _one(table["tokens"].sum())}),
+            P["stake.pledge_reward_days"], ledger.circulating({**s, "provider_tokens": inventory}),
             P["stake.pledge_circulating_share"], cap, np.count_nonzero(state == ACTIVE) * cap)
         changes, bought = ledger.lock_stake(s, P, each * len(arriving))
         s.update(changes)
         if len(arriving):
             table["stake_tokens"][arriving] = bought[0] / len(arriving)
         s.update({
-            "provider_tokens": _one(table["tokens"].sum()), "locked": _one(table["stake_tokens"].sum()),
+            "provider_tokens": inventory, "locked": _one(table["stake_tokens"].sum()),
             "mean_expected_price": _one(table["expected_price"].mean()), "orders": _one(len(enter)),
             "arrivals": _one(len(arriving)), "exits": _one(len(leave)), "lead_time_days": lead_days,
             "cancelled": _one(len(cancel)),
@@ -266,7 +273,9 @@ class DePINModel(mesa.Model):
         prospects = User.prospects(self)
         current = np.flatnonzero(adopted)
         join = prospects[self.rng.random(len(prospects)) < User.adoption_probabilities(self, prospects)]
-        leave = current[self.rng.random(len(current)) < User.churn_probabilities(self, current)]
+        draws = self.rng.random(len(current))
+        maybe = np.flatnonzero(draws < User.churn_cap(self))  # the others' draws exceed every churn chance
+        leave = current[maybe[draws[maybe] < User.churn_probabilities(self, current[maybe])]]
         adopted[join] = True
         adopted[leave] = False
         self.s["users"] = _one(np.count_nonzero(adopted))
