@@ -70,10 +70,11 @@ test: setup
 lint: setup
 	$(BIN)/ruff check models tests benchmarks
 
+# One table: every performance target, its measured value, pass or fail (BENCH_ARGS=--report also times a
+# full make report on a fresh clone). The other scripts in benchmarks/ print tables of their own.
+BENCH_ARGS ?=
 bench: setup
-	$(BIN)/python benchmarks/engines.py
-	$(BIN)/python benchmarks/stylised_facts.py --seeds 20
-	$(BIN)/python benchmarks/abm_space.py
+	$(BIN)/python benchmarks/bench.py $(BENCH_ARGS)
 
 # JupyterLab on the notebooks. As root (common in containers) Jupyter needs --allow-root; pass more with
 # LAB_ARGS, e.g. `make lab LAB_ARGS="--ip 0.0.0.0 --no-browser"` to reach a container from its host.
