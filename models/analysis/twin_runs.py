@@ -96,3 +96,73 @@ def with_twin_columns(pair: Pair, columns: Sequence[str] = TWIN_COLUMNS) -> pd.D
     """The run's frame with ``twin_<column>`` beside each of ``columns`` (what a stored time series keeps)."""
     extra = {f"twin_{c}": pair.twin[c].to_numpy() for c in columns}
     return pair.frame.assign(**extra)
+
+
+class PairArrays(NamedTuple):
+    """Chosen columns of runs and their twins as ``(runs, steps)`` arrays (no tidy frame is built).
+
+    Attributes:
+        main: column -> array of the runs, rows in the order of the scenarios given.
+        twin: column -> array of their twins (the runs' own rows for a scenario without a shock).
+        steps: the step numbers, shared by every run.
+        shock_starts: each run's realised shock starts (``Exogenous.shock_starts``).
+    """
+
+    main: dict
+    twin: dict
+    steps: np.ndarray
+    shock_starts: list
+
+
+def run_pair_arrays(scenarios: Sequence, keys: Sequence[tuple[int, int]], columns: Sequence[str]) -> PairArrays:
+    """:func:`run_pairs` on the batch engine, keeping only ``columns`` of each run and its twin.
+
+    The same engine call as :func:`run_pairs` (every run and its twin stepped together, the same seeds and
+    exogenous paths), but the recorded rows are stacked into ``(runs, steps)`` arrays of the chosen columns
+    only: the tidy frame of every column (``models.output.to_frame``) is never built.
+
+    Args:
+        scenarios: validated scenarios of one array structure (``models.sd.compile.structure_of``).
+        keys: ``(point, replicate)`` seed key of each run.
+        columns: columns of ``models.output.COLUMNS`` to keep (``step`` is always returned as ``steps``).
+    """
+    from models.exogenous import run_seed_sequence, sample_exogenous, stack_exogenous
+    from models.sd.batch import step_all
+    from models.sd.compile import compile_params
+
+    twins = [twin_scenario(sc) if has_twin(sc) else None for sc in scenarios]
+    batch, exos, main_rows, twin_rows, starts = [], [], [], [], []
+    for sc, tw, key in zip(scenarios, twins, keys, strict=True):
+        seq = run_seed_sequence(sc.simulation.seed, *key)
+        main_rows.append(len(batch))
+        for variant in (sc, tw):
+            if variant is not None:
+                batch.append(variant)
+                exos.append(sample_exogenous(variant, seq))
+        twin_rows.append(len(batch) - 1)
+        starts.append(exos[main_rows[-1]].shock_starts)
+    structure, params = compile_params(batch)
+    rows = list(step_all(params, structure, stack_exogenous(exos), structure.steps))
+    wanted = [c for c in dict.fromkeys(columns) if c != "step"]
+    stacked = {c: np.stack([r[c] for r in rows], axis=1) for c in wanted}
+    steps = np.array([int(r["step"][0]) for r in rows], dtype=np.int64)
+    main = {c: a[main_rows] for c, a in stacked.items()}
+    twin = {c: a[twin_rows] for c, a in stacked.items()}
+    return PairArrays(main, twin, steps, starts)
+
+
+def pair_arrays(pairs: Sequence[Pair], columns: Sequence[str]) -> PairArrays:
+    """The chosen columns of pairs of frames (cadCAD, ABM) as ``(runs, steps)`` arrays; frames sorted by step.
+
+    Every pair must cover the same steps. ``shock_starts`` is left empty (the caller knows them).
+    """
+    frames = [p.frame.sort_values("step") for p in pairs]
+    twins = [p.twin.sort_values("step") for p in pairs]
+    steps = frames[0]["step"].to_numpy().astype(np.int64)
+    for f, t in zip(frames, twins, strict=True):
+        if not (np.array_equal(f["step"].to_numpy(), steps) and np.array_equal(t["step"].to_numpy(), steps)):
+            raise ValueError("runs of one summary group, and their twins, must cover the same steps")
+    wanted = [c for c in dict.fromkeys(columns) if c != "step"]
+    main = {c: np.stack([f[c].to_numpy(dtype=float) for f in frames]) for c in wanted}
+    twin = {c: np.stack([t[c].to_numpy(dtype=float) for t in twins]) for c in wanted}
+    return PairArrays(main, twin, steps, [() for _ in pairs])

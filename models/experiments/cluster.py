@@ -7,6 +7,7 @@ A sweep talks to a ``LocalCluster`` (default) or to an external scheduler (``--s
 
 from __future__ import annotations
 
+import atexit
 import logging
 import os
 import re
@@ -37,8 +38,15 @@ def check_scheduler_address(address: str) -> str:
     return address.strip()
 
 
-def open_client(workers: int | None, scheduler: str | None):
-    """A Dask client on ``scheduler`` (or ``$DASK_SCHEDULER_ADDRESS``), else on a new LocalCluster.
+def open_client(workers: int | None, scheduler: str | None, shared: bool = False):
+    """A Dask client on ``scheduler`` (or ``$DASK_SCHEDULER_ADDRESS``), else on a LocalCluster.
+
+    Args:
+        workers: LocalCluster worker processes (default: CPU count).
+        scheduler: address of a running scheduler.
+        shared: reuse this process's LocalCluster of ``workers`` workers if one is running, and keep a new one
+            running for the next sweep (closed when the process exits, or by :func:`release` after a fault),
+            so a notebook or benchmark running many sweeps pays the start-up (~3 s) once.
 
     Returns:
         ``(client, cluster or None)``.
@@ -68,9 +76,58 @@ def open_client(workers: int | None, scheduler: str | None):
             raise ClusterError(f"the Dask scheduler at {address} has no workers after {WORKER_WAIT_S} s; "
                                f"start some with `dask worker {address}`") from None
         return client, None
-    cluster = LocalCluster(n_workers=workers or os.cpu_count(), threads_per_worker=1, processes=True,
+    n = workers or os.cpu_count() or 1
+    if shared and n in _SHARED:
+        client, cluster = _SHARED[n]
+        if client.status == "running" and getattr(cluster.status, "name", "") == "running":
+            try:
+                client.wait_for_workers(n, timeout=WORKER_WAIT_S)
+                return client, cluster
+            except (OSError, TimeoutError):
+                pass
+        release(client, cluster, broken=True)
+    cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True,
                            dashboard_address=":0", silence_logs=logging.ERROR, preload=["models.dask_preload"])
-    return Client(cluster), cluster
+    client = Client(cluster)
+    if shared:
+        if not _SHARED:
+            atexit.register(_close_shared)
+        _SHARED[n] = (client, cluster)
+    return client, cluster
+
+
+# worker count -> (client, LocalCluster) kept running across the sweeps of this process (open_client(shared=True))
+_SHARED: dict[int, tuple] = {}
+
+
+def is_shared(client) -> bool:
+    """Whether ``client`` is one of this process's shared LocalCluster clients."""
+    return any(client is c for c, _ in _SHARED.values())
+
+
+def release(client, cluster, broken: bool = False) -> None:
+    """Give back a client from :func:`open_client`: close it, unless it is shared and sound.
+
+    Args:
+        client: the client (None: nothing to do).
+        cluster: its LocalCluster, or None.
+        broken: the sweep ended in a fault (Ctrl-C, lost cluster): a shared cluster is closed too.
+    """
+    if client is None:
+        return
+    if is_shared(client):
+        if not broken:
+            return
+        for n, (c, _) in list(_SHARED.items()):
+            if c is client:
+                del _SHARED[n]
+    close_quietly(client, cluster)
+
+
+def _close_shared() -> None:
+    for n in list(_SHARED):
+        client, cluster = _SHARED.pop(n)
+        close_quietly(client, cluster)
 
 
 def check_worker_code(client, code_hash: str) -> None:

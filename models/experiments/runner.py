@@ -1,11 +1,14 @@
 """Run a sweep on Dask: resumable, verified, streamed to disk, independent of worker count and order.
 
-Each task runs one run (``abm``, ``cadcad``) or a chunk of runs of one structure in a single batched
-call (``batch``). Workers write every finished run's files themselves and return only small status
-tuples, so the client's memory stays flat whatever the sweep size. Run ``(point i, replicate r)`` always
-draws from ``run_seed_sequence(root, i, r)``, where ``root`` is the run scenario's ``simulation.seed`` (the
-spec's ``seed``, unless ``simulation.seed`` is swept), so results never depend on chunking, worker count or
-execution order, and a resumed sweep gives the same numbers as an uninterrupted one.
+Each task runs a chunk of runs (:mod:`models.experiments.chunks`): a few cadCAD or ABM runs, or batch runs
+of one structure in a single batched call, summarised together and written with one flush. Workers write
+their runs' files themselves and return only small status tuples, so the client's memory stays flat
+whatever the sweep size. A small batch sweep (:func:`in_process`) runs in the client, without a cluster;
+otherwise the LocalCluster is shared by the sweeps of one process (its start-up is paid once).
+Run ``(point i, replicate r)`` always draws from ``run_seed_sequence(root, i, r)``, where ``root`` is the
+run scenario's ``simulation.seed`` (the spec's ``seed``, unless ``simulation.seed`` is swept), so results
+never depend on chunking, worker count or execution order, and a resumed sweep gives the same numbers as an
+uninterrupted one.
 
 What a sweep guarantees (issue 7): the store directory is absolute before workers see it; one writer at
 a time (:mod:`models.experiments.lock`); stored runs are verified (hash) and corrupt ones quarantined and
@@ -18,30 +21,34 @@ from __future__ import annotations
 
 import hashlib
 import math
-import time
 from pathlib import Path
 from typing import Any
 
+from models.experiments.chunks import (  # noqa: F401 - seed_key: public here
+    BATCH_TARGET,
+    execute_chunk,
+    plan_chunks,
+    seed_key,
+)
 from models.experiments.cluster import (
     ClusterError,
     check_worker_code,
     check_worker_paths,
-    close_quietly,
     open_client,
     preflight,
+    release,
 )
+from models.experiments.lock import StoreError
 from models.experiments.spec import SweepSpec, base_scenarios, canonical_json, load_sweep, points
 from models.experiments.store import MixedModelError, SweepStore, run_id, scenario_hash
-from models.io import STORAGE_ERRNOS
 
-# Swept paths that change a run's array shapes: batched runs must agree on these.
-STRUCTURAL_PREFIXES = ("base", "simulation.steps", "simulation.cost_cohorts", "simulation.dt_days",
-                       "providers.lead_time_days", "vesting.allocations", "simulation.patience_cohorts",
-                       "simulation.expectation_cohorts", "simulation.vintage", "stake.unbonding_days")
-MAX_CHUNK = 250
 TASK_RETRIES = 3  # a task whose worker died is run again elsewhere (Dask's ``retries``)
 # Lower bounds of the bytes one run writes (measured: record ~3 KB; Parquet ~ 2.4 bytes per value).
 RECORD_BYTES, SERIES_BYTES_PER_VALUE = 2_000, 2
+# A batch sweep whose estimated work is below this runs in the client: a LocalCluster takes ~3 s to start.
+IN_PROCESS_MAX_S = 2.0
+# Rough costs of the batch engine (2 cores, under load): per step of a batch call, per run-step.
+BATCH_STEP_S, BATCH_RUN_STEP_S = 2.5e-3, 4e-5
 
 
 class SweepFailed(RuntimeError):
@@ -58,148 +65,6 @@ class SweepInterrupted(RuntimeError):
     def __init__(self, message: str, exit_code: int = 1):
         super().__init__(message)
         self.exit_code = exit_code
-
-
-def seed_key(point: int, replicate: int, common_random_numbers: bool = False) -> tuple[int, int]:
-    """The ``(point, replicate)`` key a run's seed is spawned from: ``(0, replicate)`` with common random numbers."""
-    return (0 if common_random_numbers else point, replicate)
-
-
-def run_row(task: tuple, scenario, pair, engine: str, keep: str, seconds: float,
-            key: tuple[int, int] | None = None, series_columns=None) -> tuple[dict, Any]:
-    """Summary row and (optionally) the time series to store for one run and its twin.
-
-    The row holds the twin-relative metrics and the absolute ones (``models.analysis.twins.summarise_pair``);
-    a stored time series carries ``twin_<column>`` beside the main columns
-    (``models.analysis.twin_runs.TWIN_COLUMNS``), or only ``series_columns`` and their twins.
-    ``key`` is the run's seed key (:func:`seed_key`; default ``(point, replicate)``).
-    """
-    from models.analysis.twin_runs import TWIN_COLUMNS, summarise, with_twin_columns
-    from models.exogenous import run_seed_int, run_seed_sequence
-
-    rid, point, replicate, params = task
-    key = key or (point, replicate)
-    root = scenario.simulation.seed
-    row = {
-        "run_id": rid, "point": point, "replicate": replicate, "root_seed": root,
-        "seed": run_seed_int(run_seed_sequence(root, *key)),
-        "engine": engine, "steps": scenario.simulation.steps, **params,
-        **summarise(pair, scenario, *key), "runtime_seconds": round(seconds, 6),
-    }
-    series = None
-    if keep == "timeseries":
-        if series_columns is None:
-            frame = with_twin_columns(pair)
-        else:
-            kept = [c for c in series_columns if c != "step"]
-            frame = with_twin_columns(pair._replace(frame=pair.frame[["step", *kept]]),
-                                      [c for c in kept if c in TWIN_COLUMNS])
-        # with chosen columns (large sensitivity sweeps) the parameters stay in the summary row only
-        keys = {"run": rid, "point": point, "replicate": replicate, **(params if series_columns is None else {})}
-        series = frame.assign(**keys)[[*keys, *frame.columns]]
-    return row, series
-
-
-def compute_runs(tasks: list[tuple], scenarios: list, engine: str,
-                 keys: list[tuple[int, int]] | None = None) -> list[tuple[Any, float, str | None]]:
-    """Run every task and its twin; ``(Pair or None, seconds per run, error or None)`` per task, in order.
-
-    ``keys`` are the runs' seed keys (:func:`seed_key`; default each task's ``(point, replicate)``).
-
-    The batch engine steps the runs of one array structure, and their twins, together; cadCAD and the ABM
-    run one by one (``models.analysis.twin_runs.run_pairs``).
-    """
-    from models.analysis.twin_runs import run_pairs
-
-    results: list[tuple[Any, float, str | None]] = [(None, 0.0, None)] * len(tasks)
-    keys = keys or [(t[1], t[2]) for t in tasks]
-    if engine != "batch":
-        for k, sc in enumerate(scenarios):
-            started = time.perf_counter()
-            try:
-                (pair,) = run_pairs([sc], [keys[k]], engine)
-                results[k] = (pair, time.perf_counter() - started, None)
-            except Exception as exc:  # noqa: BLE001 - reported per run, the sweep continues
-                results[k] = (None, 0.0, f"{type(exc).__name__}: {exc}")
-        return results
-    from models.sd.compile import structure_of
-
-    groups: dict[Any, list[int]] = {}
-    for k, sc in enumerate(scenarios):
-        groups.setdefault(structure_of(sc), []).append(k)
-    for members in groups.values():
-        started = time.perf_counter()
-        try:
-            pairs = run_pairs([scenarios[k] for k in members], [keys[k] for k in members])
-        except Exception as exc:  # noqa: BLE001
-            for k in members:
-                results[k] = (None, 0.0, f"{type(exc).__name__}: {exc}")
-            continue
-        seconds = (time.perf_counter() - started) / len(members)
-        for k, pair in zip(members, pairs, strict=True):
-            results[k] = (pair, seconds, None)
-    return results
-
-
-def execute_chunk(tasks: list[tuple], base: dict, meta: dict, store_root: str) -> list[tuple[str, str | None, bool]]:
-    """Run a chunk of runs on a worker and write each run's files.
-
-    Args:
-        tasks: ``(run_id, point, replicate, {path: value})`` tuples.
-        base: label -> base scenario as JSON data (fixed overrides applied; label ``""`` for a sweep over one
-            base); plain data survives worker loss.
-        meta: ``engine``, ``keep``, ``model`` (the client's :func:`models.io.model_version`), and optionally
-            ``common_random_numbers`` and ``series_columns`` (the spec's).
-        store_root: the sweep directory, absolute.
-
-    Returns:
-        ``(run_id, error message or None, storage_fault)`` per run; ``storage_fault`` marks a full or
-        read-only disk, which stops the sweep.
-    """
-    from models.experiments.spec import point_scenario
-    from models.io import model_code_hash
-    from models.params import Scenario
-
-    if model_code_hash() != meta["model"]["code_hash"]:
-        return [(t[0], "this worker runs different model code than the client", False) for t in tasks]
-    store = SweepStore(store_root)
-    scenarios_ = {label or None: Scenario.model_validate(data) for label, data in base.items()}
-    scenarios = [point_scenario(scenarios_, t[3]) for t in tasks]
-    status: list[tuple[str, str | None, bool]] = []
-    keys = [seed_key(t[1], t[2], meta.get("common_random_numbers", False)) for t in tasks]
-    for task, sc, key, (pair, seconds, error) in zip(tasks, scenarios, keys,
-                                                     compute_runs(tasks, scenarios, meta["engine"], keys),
-                                                     strict=True):
-        if error is not None:
-            status.append((task[0], error, False))
-            continue
-        try:
-            row, series = run_row(task, sc, pair, meta["engine"], meta["keep"], seconds, key,
-                                  meta.get("series_columns"))
-            store.write_run(task[0], row, series, meta["model"])
-        except OSError as exc:
-            status.append((task[0], f"{type(exc).__name__}: {exc}", exc.errno in STORAGE_ERRNOS))
-            continue
-        except Exception as exc:  # noqa: BLE001
-            status.append((task[0], f"{type(exc).__name__}: {exc}", False))
-            continue
-        status.append((task[0], None, False))
-    return status
-
-
-def _chunks(pending: list[tuple], engine: str, n_workers: int) -> list[list[tuple]]:
-    """Split pending runs into tasks: chunks of one structural key (batch) or single runs."""
-    if engine != "batch":
-        return [[t] for t in pending]
-    size = max(1, min(MAX_CHUNK, math.ceil(len(pending) / (4 * n_workers))))
-
-    def key(task):
-        return tuple(sorted((p, repr(v)) for p, v in task[3].items() if p.startswith(STRUCTURAL_PREFIXES)))
-
-    groups: dict[tuple, list[tuple]] = {}
-    for t in pending:
-        groups.setdefault(key(t), []).append(t)
-    return [g[i:i + size] for g in groups.values() for i in range(0, len(g), size)]
 
 
 def plan(spec: SweepSpec):
@@ -232,7 +97,8 @@ def bytes_needed(spec: SweepSpec, runs: int, steps: int) -> int:
 
 def run_sweep(spec: SweepSpec | str | Path, workers: int | None = None, scheduler: str | None = None,
               out: str | Path = "results", resume: bool = True, progress: bool = True,
-              allow_mixed: bool = False, force: bool = False, quick: bool = False) -> Path:
+              allow_mixed: bool = False, force: bool = False, quick: bool = False,
+              local: bool | None = None) -> Path:
     """Run every missing run of a sweep and rebuild its summary table.
 
     Args:
@@ -245,6 +111,8 @@ def run_sweep(spec: SweepSpec | str | Path, workers: int | None = None, schedule
         allow_mixed: resume even when stored runs come from other model code.
         force: run sweeps above the size limit and skip the free-space check.
         quick: run the spec's quick mode (a YAML path only: ``load_sweep(..., quick=True)``).
+        local: run in this process without Dask (True), on Dask (False), or decide by :func:`in_process`
+            (None; never with a scheduler).
 
     Returns:
         The sweep directory ``<out>/<name>``.
@@ -271,19 +139,24 @@ def run_sweep(spec: SweepSpec | str | Path, workers: int | None = None, schedule
     if store.lock().held():  # refuse before starting a cluster (acquire raises StoreLocked with the holder)
         store.lock().acquire()
     model = model_version()
-    client, cluster = open_client(workers, scheduler)
+    if local is None:
+        local = in_process(spec, base, len(tasks) - stored, scheduler)
+    client, cluster = (None, None) if local else open_client(workers, scheduler, shared=True)
     lock = store.lock()
     manifest: dict[str, Any] | None = None
+    broken = True
     try:
         lock.acquire()
-        check_worker_code(client, model["code_hash"])
+        if client is not None:
+            check_worker_code(client, model["code_hash"])
         if not resume:
             moved = store.move_aside()
             if moved is not None:
                 print(f"{spec.name}: --no-resume: the previous store was moved to {moved}")
         created = store.create()
         try:
-            check_worker_paths(client, store.marker)
+            if client is not None:
+                check_worker_paths(client, store.marker)
         except ClusterError:
             if created:
                 store.remove_new()
@@ -329,13 +202,17 @@ def run_sweep(spec: SweepSpec | str | Path, workers: int | None = None, schedule
                               "failed_runs": len(failures), "missing_runs": len(missing),
                               "model_code_hashes": versions, "mixed_models": len(versions) > 1})
         (store.root / ".manifest.interrupted.json").unlink(missing_ok=True)
+        broken = False
+    except StoreError:
+        broken = False
+        raise
     except KeyboardInterrupt:  # outside the run loop: before any run was submitted, or while summarising
         if manifest is not None:
             store.mark_interrupted(manifest, "interrupted by Ctrl-C")
         raise SweepInterrupted("interrupted by Ctrl-C before the runs finished; rerun the same command to resume",
                                exit_code=130) from None
     finally:
-        close_quietly(client, cluster)
+        release(client, cluster, broken)
         lock.release()
     if status != "complete":
         first = next(iter(failures.items()), (missing[0] if missing else "?", "no verified file after the run"))
@@ -349,48 +226,85 @@ def _verified(store: SweepStore, written: set[str], spec: SweepSpec) -> set[str]
     return {rid for rid in written if store.verify(rid, spec.keep == "timeseries")[0] is not None}
 
 
+def in_process(spec: SweepSpec, base: dict, pending: int, scheduler: str | None) -> bool:
+    """Whether a sweep is small enough to run in the client: a batch sweep of under ``IN_PROCESS_MAX_S``.
+
+    Never with a scheduler (given or in ``$DASK_SCHEDULER_ADDRESS``); cadCAD and ABM sweeps always use Dask
+    (their runs are slow enough to gain from workers, and a crash stays in a worker).
+    """
+    import os
+
+    if scheduler or os.environ.get("DASK_SCHEDULER_ADDRESS") or spec.engine != "batch" or pending <= 0:
+        return pending <= 0 and not (scheduler or os.environ.get("DASK_SCHEDULER_ADDRESS"))
+    steps = next(iter(base.values())).simulation.steps
+    engine_runs = pending * (2 if any(sc.shocks for sc in base.values()) else 1)
+    chunks = math.ceil(engine_runs / BATCH_TARGET)
+    return chunks * steps * BATCH_STEP_S + engine_runs * steps * BATCH_RUN_STEP_S < IN_PROCESS_MAX_S
+
+
+def _record(statuses, store: SweepStore, written: set, failures: dict, bar) -> None:
+    """Take the per-run statuses of one finished task; a storage fault stops the sweep."""
+    for rid, error, storage_fault in statuses:
+        if storage_fault:
+            stop = SweepInterrupted(f"cannot write to {store.root} ({error})")
+            stop.written = written
+            raise stop
+        if error is None:
+            written.add(rid)
+        else:
+            failures[rid] = error
+        bar.update(1)
+
+
 def _execute(client, pending, base, spec: SweepSpec, store: SweepStore, meta: dict, progress: bool):
-    """Submit chunks with a bounded window and collect per-run statuses as they complete.
+    """Run the pending runs' chunks, on Dask with a bounded window (or here when ``client`` is None).
 
     Returns:
         ``(failures: run id -> error, written: run ids the workers reported as written)``.
     """
-    from distributed import as_completed
+    import uuid
+
     from tqdm.auto import tqdm
 
     failures: dict[str, str] = {}
     written: set[str] = set()
-    n_workers = max(1, len(client.scheduler_info(n_workers=-1)["workers"]))
-    chunks = _chunks(pending, spec.engine, n_workers)
-    window = 2 * n_workers + 2
+    n_workers = 1 if client is None else max(1, len(client.scheduler_info(n_workers=-1)["workers"]))
+    chunks = plan_chunks(pending, spec.engine, n_workers, twins=any(sc.shocks for sc in base.values()))
     base_data = {label or "": sc.model_dump(mode="json") for label, sc in base.items()}
+    bar = tqdm(total=len(pending), desc=spec.name, unit="run", disable=None if progress else True)
+    if client is None:
+        with bar:
+            try:
+                for chunk in chunks:
+                    _record(execute_chunk(chunk, base_data, meta, str(store.root)), store, written, failures, bar)
+            except KeyboardInterrupt:
+                stop = SweepInterrupted("interrupted by Ctrl-C", exit_code=130)
+                stop.written = written
+                raise stop from None
+        return failures, written
+    from distributed import as_completed
+
+    window = 2 * n_workers + 2
     todo = iter(chunks)
     futures = []
+    tag = uuid.uuid4().hex[:8]  # a shared cluster may still know the keys of an earlier sweep
 
     def submit(chunk):
         future = client.submit(execute_chunk, chunk, base_data, meta, str(store.root),
-                               key=f"{spec.name}-{chunk[0][0]}-{len(chunk)}", retries=TASK_RETRIES, pure=False)
+                               key=f"{spec.name}-{tag}-{chunk[0][0]}-{len(chunk)}", retries=TASK_RETRIES,
+                               pure=False)
         futures.append(future)
         return future
 
     try:
         queue = as_completed([submit(c) for _, c in zip(range(window), todo, strict=False)])
-        with tqdm(total=len(pending), desc=spec.name, unit="run", disable=None if progress else True) as bar:
+        with bar:
             for future in queue:
                 try:
                     statuses = future.result()
                 except Exception as exc:  # noqa: BLE001 - a task lost even after retries
                     statuses = [(future.key, f"{type(exc).__name__}: {exc}", False)]
-                for rid, error, storage_fault in statuses:
-                    if storage_fault:
-                        stop = SweepInterrupted(f"cannot write to {store.root} ({error})")
-                        stop.written = written
-                        raise stop
-                    if error is None:
-                        written.add(rid)
-                    else:
-                        failures[rid] = error
-                    bar.update(1)
+                _record(statuses, store, written, failures, bar)
                 future.release()
                 nxt = next(todo, None)
                 if nxt is not None:
@@ -404,4 +318,3 @@ def _execute(client, pending, base, spec: SweepSpec, store: SweepStore, meta: di
         client.cancel(futures)
         raise
     return failures, written
-

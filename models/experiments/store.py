@@ -34,6 +34,7 @@ import pandas as pd
 from models.experiments.lock import StoreError, StoreLock
 from models.experiments.spec import canonical_json
 from models.io import (
+    STORAGE_ERRNOS,
     atomic_write_bytes,
     atomic_write_files,
     atomic_write_json,
@@ -50,6 +51,10 @@ VOLATILE_COLUMNS = ("runtime_seconds",)
 MARKER = ".depin-store.json"
 RECORD_FORMAT = 2
 _TEMP = re.compile(r"^\..+\.[0-9a-f]{32}\.tmp$")  # the temporary names models.io creates
+
+
+class _Unstage(Exception):
+    """The durability barrier failed: the staged files are removed, nothing is renamed."""
 
 
 class MixedModelError(StoreError):
@@ -212,7 +217,7 @@ class SweepStore:
     # --- run files -----------------------------------------------------------------------------------
 
     def write_run(self, rid: str, row: dict[str, Any], frame: pd.DataFrame | None, model: dict[str, Any]) -> None:
-        """Write one run: the time series first (if any), then the record that marks it done.
+        """Write one run: the time series first (if any), then the record that marks it done (each fsynced).
 
         Args:
             rid: run id.
@@ -220,15 +225,79 @@ class SweepStore:
             frame: the time series to keep, or None.
             model: :func:`models.io.model_version` of the code that computed the run.
         """
+        for dest, data in self._run_files(rid, row, frame, model):
+            atomic_write_bytes(dest, data)
+
+    def write_runs(self, runs: list[tuple[str, dict[str, Any], pd.DataFrame | None]],
+                   model: dict[str, Any]) -> list[tuple[str, str | None, bool]]:
+        """Write the runs of a chunk: every file by atomic rename, with one durability barrier for all.
+
+        Files go to hidden temporary names (:meth:`clean_temp` removes them after a kill), one flush makes them
+        durable (:func:`models.experiments.durable.flush`), then each is renamed into place, a run's record
+        last. A run that cannot be written (a full disk) leaves nothing; the runs staged before it are stored.
+
+        Args:
+            runs: ``(run id, summary row, time series or None)`` per run.
+            model: :func:`models.io.model_version` of the code that computed the runs.
+
+        Returns:
+            ``(run id, error or None, storage fault)`` per run, stored runs first; after a storage fault
+            (``models.io.STORAGE_ERRNOS``) the runs not yet staged are reported with the same error.
+        """
+        from models.experiments.durable import flush, stage_files
+
+        done: list[tuple[str, str | None, bool]] = []
+        failed: list[tuple[str, str | None, bool]] = []
+        staged: list[tuple[str, list[tuple[Path, Path]]]] = []
+        try:
+            for k, (rid, row, frame) in enumerate(runs):
+                try:
+                    files = self._run_files(rid, row, frame, model)
+                    staged.append((rid, stage_files(files)))
+                except OSError as exc:
+                    fault = exc.errno in STORAGE_ERRNOS
+                    failed.append((rid, f"{type(exc).__name__}: {exc}", fault))
+                    if fault:
+                        failed += [(r[0], f"{type(exc).__name__}: {exc}", True) for r in runs[k + 1:]]
+                        break
+                except Exception as exc:  # noqa: BLE001 - reported per run, the chunk continues
+                    failed.append((rid, f"{type(exc).__name__}: {exc}", False))
+            if staged:
+                try:
+                    flush(self.runs, [tmp for _, pairs in staged for tmp, _ in pairs])
+                except OSError as exc:
+                    failed = [(rid, f"{type(exc).__name__}: {exc}", exc.errno in STORAGE_ERRNOS)
+                              for rid, _ in staged] + failed
+                    raise _Unstage from None
+                while staged:
+                    rid, pairs = staged[0]
+                    for tmp, dest in pairs:
+                        os.replace(tmp, dest)
+                    staged.pop(0)
+                    done.append((rid, None, False))
+                flush(self.runs, [])  # the renames themselves (the directory)
+        except _Unstage:
+            pass
+        finally:
+            for _, pairs in staged:
+                for tmp, _ in pairs:
+                    tmp.unlink(missing_ok=True)
+        return done + failed
+
+    def _run_files(self, rid: str, row: dict[str, Any], frame: pd.DataFrame | None,
+                   model: dict[str, Any]) -> list[tuple[Path, bytes]]:
+        """The files of one run as ``(destination, bytes)``: the time series (if any), then the record."""
+        files = []
         series_hash = None
         if frame is not None:
             data = parquet_bytes(frame, {"depin.run_id": rid, "depin.code_hash": model["code_hash"]})
             series_hash = sha256_bytes(data)
-            atomic_write_bytes(self.runs / f"{rid}.parquet", data)
+            files.append((self.runs / f"{rid}.parquet", data))
         record = {"format": RECORD_FORMAT, "run_id": rid, "row": row, "model": model,
                   "timeseries_sha256": series_hash}
         record["sha256"] = _record_hash(record)
-        atomic_write_bytes(self.runs / f"{rid}.json", json_bytes(record))
+        files.append((self.runs / f"{rid}.json", json_bytes(record)))
+        return files
 
     def read_record(self, rid: str) -> dict[str, Any]:
         """The verified record of a run.
