@@ -113,3 +113,34 @@ def test_compilation_cache_location_follows_the_environment(monkeypatch, tmp_pat
     monkeypatch.delenv("DEPIN_JAX_CACHE")
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
     assert compiled.cache_dir() == str(tmp_path / "depin-flywheel" / "jax")
+
+
+def test_a_sweep_on_the_compiled_backend_agrees_with_numpy_under_its_own_run_ids(tmp_path):
+    """``backend: jax`` in a spec: the same summary within 1e-9, runs labelled and identified apart."""
+    from sweep_helpers import comparable, write_spec
+
+    from models.experiments.runner import run_sweep
+    from models.experiments.spec import load_sweep
+
+    tables = {}
+    for backend in ("numpy", "jax"):
+        spec = load_sweep(write_spec(tmp_path / f"{backend}.yaml", name="t", keep="summary", backend=backend))
+        path = run_sweep(spec, out=tmp_path / backend, progress=False, local=True)
+        tables[backend] = pd.read_parquet(path / "summary.parquet").sort_values(["point", "replicate"])
+    ref, fast = (comparable(tables[b]).reset_index(drop=True) for b in ("numpy", "jax"))
+    assert set(tables["jax"]["engine"]) == {"batch+jax"} and set(tables["numpy"]["engine"]) == {"batch"}
+    assert not set(tables["jax"]["run_id"]) & set(tables["numpy"]["run_id"])
+    numeric = [c for c in ref.columns if pd.api.types.is_float_dtype(ref[c])]
+    pd.testing.assert_frame_equal(fast[numeric], ref[numeric], rtol=1e-9, atol=1e-12)
+    pd.testing.assert_frame_equal(fast.drop(columns=[*numeric, "engine", "run_id"]),
+                                  ref.drop(columns=[*numeric, "engine", "run_id"]))
+
+
+def test_a_compiled_backend_spec_needs_the_batch_engine(tmp_path):
+    from sweep_helpers import write_spec
+
+    from models.experiments.spec import load_sweep
+    from models.param_io import ParameterError
+
+    with pytest.raises(ParameterError, match="backend: jax steps the batch engine only"):
+        load_sweep(write_spec(tmp_path / "s.yaml", engine="cadcad", backend="jax"))

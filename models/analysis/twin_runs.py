@@ -29,7 +29,8 @@ class Pair(NamedTuple):
     twin: pd.DataFrame
 
 
-def run_pairs(scenarios: Sequence, keys: Sequence[tuple[int, int]], engine: str = "batch") -> list[Pair]:
+def run_pairs(scenarios: Sequence, keys: Sequence[tuple[int, int]], engine: str = "batch",
+              backend: str = "numpy") -> list[Pair]:
     """Run every scenario and its twin.
 
     Args:
@@ -38,6 +39,7 @@ def run_pairs(scenarios: Sequence, keys: Sequence[tuple[int, int]], engine: str 
         keys: ``(point, replicate)`` of each run.
         engine: ``abm``, ``cadcad`` or ``batch``; batch runs must share one array structure
             (``models.sd.compile.structure_of``); a twin always shares its run's.
+        backend: the batch engine's backend (``models.sd.batch.BACKENDS``).
 
     Returns:
         One :class:`Pair` per scenario, in order; frames without the ``run`` column.
@@ -66,7 +68,7 @@ def run_pairs(scenarios: Sequence, keys: Sequence[tuple[int, int]], engine: str 
                 batch.append(variant)
                 exos.append(sample_exogenous(variant, seq))
                 owner.append(k)
-    frame = run_batch(batch, exos, run_ids=np.arange(len(batch)))
+    frame = run_batch(batch, exos, run_ids=np.arange(len(batch)), backend=backend)
     parts = [part.drop(columns=["run"]).reset_index(drop=True) for _, part in frame.groupby("run", sort=True)]
     first: dict[int, pd.DataFrame] = {}
     pairs: dict[int, Pair] = {}
@@ -114,7 +116,8 @@ class PairArrays(NamedTuple):
     shock_starts: list
 
 
-def run_pair_arrays(scenarios: Sequence, keys: Sequence[tuple[int, int]], columns: Sequence[str]) -> PairArrays:
+def run_pair_arrays(scenarios: Sequence, keys: Sequence[tuple[int, int]], columns: Sequence[str],
+                    backend: str = "numpy") -> PairArrays:
     """:func:`run_pairs` on the batch engine, keeping only ``columns`` of each run and its twin.
 
     The same engine call as :func:`run_pairs` (every run and its twin stepped together, the same seeds and
@@ -125,9 +128,10 @@ def run_pair_arrays(scenarios: Sequence, keys: Sequence[tuple[int, int]], column
         scenarios: validated scenarios of one array structure (``models.sd.compile.structure_of``).
         keys: ``(point, replicate)`` seed key of each run.
         columns: columns of ``models.output.COLUMNS`` to keep (``step`` is always returned as ``steps``).
+        backend: ``numpy`` or ``jax`` (``models.sd.batch.step_columns``).
     """
     from models.exogenous import run_seed_sequence, sample_exogenous, stack_exogenous
-    from models.sd.batch import step_all
+    from models.sd.batch import step_columns
     from models.sd.compile import compile_params
 
     twins = [twin_scenario(sc) if has_twin(sc) else None for sc in scenarios]
@@ -142,10 +146,9 @@ def run_pair_arrays(scenarios: Sequence, keys: Sequence[tuple[int, int]], column
         twin_rows.append(len(batch) - 1)
         starts.append(exos[main_rows[-1]].shock_starts)
     structure, params = compile_params(batch)
-    rows = list(step_all(params, structure, stack_exogenous(exos), structure.steps))
     wanted = [c for c in dict.fromkeys(columns) if c != "step"]
-    stacked = {c: np.stack([r[c] for r in rows], axis=1) for c in wanted}
-    steps = np.array([int(r["step"][0]) for r in rows], dtype=np.int64)
+    stacked = step_columns(params, structure, stack_exogenous(exos), structure.steps, wanted, backend)
+    steps = np.arange(structure.steps + 1, dtype=np.int64)
     main = {c: a[main_rows] for c, a in stacked.items()}
     twin = {c: a[twin_rows] for c, a in stacked.items()}
     return PairArrays(main, twin, steps, starts)

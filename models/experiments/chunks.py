@@ -69,7 +69,7 @@ def summary_row(task: tuple, scenario, engine: str, key: tuple[int, int], metric
             "steps": scenario.simulation.steps, **params, **metrics, "runtime_seconds": round(seconds, 6)}
 
 
-def _batch_group(tasks, scenarios, keys, members, keep, series_columns):
+def _batch_group(tasks, scenarios, keys, members, keep, series_columns, backend="numpy"):
     """Rows (and series) of the batch runs ``members`` of one structure: ``{k: (row, series)}``."""
     import numpy as np
     import pandas as pd
@@ -82,7 +82,7 @@ def _batch_group(tasks, scenarios, keys, members, keep, series_columns):
     if keep == "timeseries":
         columns += list(COLUMNS) if series_columns is None else [*series_columns, *TWIN_COLUMNS]
     started = time.perf_counter()
-    arrays = run_pair_arrays([scenarios[k] for k in members], [keys[k] for k in members], columns)
+    arrays = run_pair_arrays([scenarios[k] for k in members], [keys[k] for k in members], columns, backend)
     seconds = (time.perf_counter() - started) / len(members)
     metrics = summarise_rows(arrays.main, arrays.twin, arrays.steps, [scenarios[k] for k in members],
                              arrays.shock_starts)
@@ -94,7 +94,8 @@ def _batch_group(tasks, scenarios, keys, members, keep, series_columns):
             frame = pd.DataFrame({c: arrays.steps if c == "step" else arrays.main[c][r] for c in names})
             frame["step"] = frame["step"].astype(np.int64)
             series = series_frame(tasks[k], frame, {c: arrays.twin[c][r] for c in TWIN_COLUMNS}, series_columns)
-        out[k] = (summary_row(tasks[k], scenarios[k], "batch", keys[k], metrics[r], seconds), series)
+        label = "batch+jax" if backend == "jax" else "batch"
+        out[k] = (summary_row(tasks[k], scenarios[k], label, keys[k], metrics[r], seconds), series)
     return out
 
 
@@ -135,8 +136,11 @@ def _frame_runs(tasks, scenarios, keys, engine, keep, series_columns):
 
 
 def compute_chunk(tasks: list[tuple], scenarios: list, engine: str, keys: list[tuple[int, int]], keep: str,
-                  series_columns=None) -> list[tuple[dict | None, Any, str | None]]:
-    """Run and summarise a chunk: ``(summary row, time series or None, error or None)`` per task, in order."""
+                  series_columns=None, backend: str = "numpy") -> list[tuple[dict | None, Any, str | None]]:
+    """Run and summarise a chunk: ``(summary row, time series or None, error or None)`` per task, in order.
+
+    ``backend`` steps batch runs (``models.sd.batch.BACKENDS``).
+    """
     from models.sd.compile import structure_of
 
     results: list[tuple[dict | None, Any, str | None]] = [(None, None, "not computed")] * len(tasks)
@@ -152,7 +156,7 @@ def compute_chunk(tasks: list[tuple], scenarios: list, engine: str, keys: list[t
         groups.setdefault(structure_of(sc), []).append(k)
     for members in groups.values():
         try:
-            out = _batch_group(tasks, scenarios, keys, members, keep, series_columns)
+            out = _batch_group(tasks, scenarios, keys, members, keep, series_columns, backend)
         except Exception as exc:  # noqa: BLE001 - the group's runs fail, the others go on
             for k in members:
                 results[k] = (None, None, f"{type(exc).__name__}: {exc}")
@@ -187,7 +191,8 @@ def execute_chunk(tasks: list[tuple], base: dict, meta: dict, store_root: str) -
     scenarios_ = {label or None: Scenario.model_validate(data) for label, data in base.items()}
     scenarios = [point_scenario(scenarios_, t[3]) for t in tasks]
     keys = [seed_key(t[1], t[2], meta.get("common_random_numbers", False)) for t in tasks]
-    results = compute_chunk(tasks, scenarios, meta["engine"], keys, meta["keep"], meta.get("series_columns"))
+    results = compute_chunk(tasks, scenarios, meta["engine"], keys, meta["keep"], meta.get("series_columns"),
+                            meta.get("backend", "numpy"))
     failed = [(t[0], error, False) for t, (_, _, error) in zip(tasks, results, strict=True) if error is not None]
     ready = [(t[0], row, series) for t, (row, series, error) in zip(tasks, results, strict=True) if error is None]
     return SweepStore(store_root).write_runs(ready, meta["model"]) + failed

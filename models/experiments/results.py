@@ -115,7 +115,7 @@ class SweepResults:
                 values["base"] = label
             scenario = point_scenario(scenarios, values)
             key = seed_key(int(row["point"]), int(row["replicate"]), spec.get("common_random_numbers", False))
-            (pair,) = run_pairs([scenario], [key], manifest["engine"])
+            (pair,) = run_pairs([scenario], [key], manifest["engine"], manifest.get("backend", "numpy"))
             frame = with_twin_columns(pair)
             frame = frame if columns is None else frame[["step", *columns, *[f"twin_{c}" for c in columns
                                                                            if f"twin_{c}" in frame]]]

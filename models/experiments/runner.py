@@ -79,7 +79,7 @@ def plan(spec: SweepSpec):
         hashlib.sha256(canonical_json({k: scenario_hash(v) for k, v in bases_.items()}).encode()).hexdigest()
     steps = next(iter(bases_.values())).simulation.steps
     tasks = [
-        (run_id(p, r, spec.engine, spec.seed, steps, i, base_hash), i, r, p)
+        (run_id(p, r, spec.run_engine, spec.seed, steps, i, base_hash), i, r, p)
         for i, p in enumerate(points(spec)) for r in range(spec.replicates)
     ]
     return bases_, tasks
@@ -171,8 +171,8 @@ def run_sweep(spec: SweepSpec | str | Path, workers: int | None = None, schedule
                 "to recompute everything, or --allow-mixed to keep them")
         manifest = {
             "name": spec.name, "spec": spec.model_dump(mode="json"), "spec_hash": spec.spec_hash(),
-            "root_seed": spec.seed, "engine": spec.engine, "points": len(tasks) // spec.replicates,
-            "replicates": spec.replicates, "runs": len(tasks),
+            "root_seed": spec.seed, "engine": spec.engine, "backend": spec.backend,
+            "points": len(tasks) // spec.replicates, "replicates": spec.replicates, "runs": len(tasks),
             **({"base_scenario": base[None].model_dump(mode="json")} if None in base else
                {"base_scenarios": {k: v.model_dump(mode="json") for k, v in base.items()}}),
             "seeding": "numpy.random.SeedSequence(entropy=simulation.seed, spawn_key=" + (
@@ -182,7 +182,7 @@ def run_sweep(spec: SweepSpec | str | Path, workers: int | None = None, schedule
         store.write_manifest({**manifest, "status": "running"})
         store.stage_interrupted(manifest)
         pending = [t for t in tasks if t[0] not in scan.done]
-        meta = {"engine": spec.engine, "keep": spec.keep, "model": model,
+        meta = {"engine": spec.engine, "backend": spec.backend, "keep": spec.keep, "model": model,
                 "common_random_numbers": spec.common_random_numbers,
                 "series_columns": list(spec.series_columns) if spec.series_columns is not None else None}
         try:

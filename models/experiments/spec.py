@@ -181,14 +181,26 @@ class SweepSpec(Frozen):
         "column), keyed by run, point and replicate (the swept values stay in the summary); default all."))
     replicates: Int = Field(1, ge=1, le=MAX_SWEEP_RUNS, description="Monte Carlo replicates per point.")
     engine: Literal["abm", "cadcad", "batch"] = "batch"
+    backend: Literal["numpy", "jax"] = Field("numpy", description=(
+        "engine: batch only: numpy (the reference) or jax (models.sd.compiled: the same source compiled by "
+        "XLA, 1.8-2.4x faster on one core, equal to numpy within 1e-9 relative; extra 'fast'). Runs of the two "
+        "backends have different ids, so a store never mixes them."))
     steps: Int | None = Field(None, ge=1, description="Horizon override (default: the scenario's).")
     keep: Literal["timeseries", "summary"] = "summary"
     seed: Int | None = Field(None, ge=0, le=MAX_SEED, description=(
         "Root seed of numpy.random.SeedSequence; default overrides' simulation.seed, else the base scenario's. "
         "Always an int after load_sweep."))
 
+    @property
+    def run_engine(self) -> str:
+        """The engine as runs are identified and labelled: ``batch+jax`` for the compiled backend."""
+        return "batch+jax" if self.engine == "batch" and self.backend == "jax" else self.engine
+
     @model_validator(mode="after")
     def _check(self) -> SweepSpec:
+        if self.backend != "numpy" and self.engine != "batch":
+            raise field_error("backend", f"{self.backend} steps the batch engine only (allowed with engine: "
+                              f"{self.engine}: numpy)")
         labels = set(self.base) if isinstance(self.base, dict) else set()
         if isinstance(self.base, dict) and not self.base:
             raise field_error("base", "the mapping is empty (allowed: a YAML path, or label: path pairs)")

@@ -28,6 +28,19 @@ def step_all(P: dict, structure, exo: dict, steps: int):
         yield record(s, t + 1)
 
 
+def step_columns(P: dict, structure, exo: dict, steps: int, columns, backend: str = "numpy") -> dict:
+    """``column -> (runs, steps + 1)`` arrays of the chosen output columns, on either backend."""
+    if backend not in BACKENDS:
+        raise ValueError(f"unknown batch backend {backend!r}; allowed: {', '.join(BACKENDS)}")
+    columns = tuple(c for c in columns if c != "step")
+    if backend == "jax":
+        from models.sd import compiled
+
+        return compiled.step_columns(P, structure, exo, steps, columns)
+    rows = list(step_all(P, structure, exo, steps))
+    return {c: np.stack([r[c] for r in rows], axis=1) for c in columns}
+
+
 def run_batch(scenarios, exogenous: list[Exogenous], run_ids=None, steps: int | None = None,
               backend: str = "numpy") -> pd.DataFrame:
     """Run one scenario per entry of ``scenarios`` (all of one structure) with its exogenous paths.
@@ -48,10 +61,7 @@ def run_batch(scenarios, exogenous: list[Exogenous], run_ids=None, steps: int | 
     steps = structure.steps if steps is None else min(steps, structure.steps)
     exo = stack_exogenous(exogenous)
     if backend == "jax":
-        from models.sd import compiled
-
-        columns = tuple(c for c in COLUMNS if c != "step")
-        return frame_from_arrays(compiled.step_columns(P, structure, exo, steps, columns), steps, run_ids)
+        return frame_from_arrays(step_columns(P, structure, exo, steps, COLUMNS, backend), steps, run_ids)
     rows = list(step_all(P, structure, exo, steps))
     return to_frame(rows, run_ids)
 
