@@ -3,10 +3,16 @@
 One batch of one structure holds runs that exercise every branch of the step (each emission schedule,
 both payment modes, each treasury policy, space on and off, stake modes, and every shock type that fits
 a run without a price file), so a single compilation serves every check.
+
+JAX runs only in a child interpreter (:func:`computed`): it starts threads, and other tests in the same
+worker fork (cadCAD's multi-process mode, subprocesses), which a multithreaded parent can deadlock.
 """
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -50,10 +56,37 @@ def _batch():
     return scenarios, exos
 
 
-@pytest.fixture(scope="module")
-def frames():
+def compute_in_child(out: Path) -> None:
+    """What the tests compare, computed with JAX (run by :func:`computed` in a fresh interpreter)."""
+    from sweep_helpers import write_spec
+
+    from models.experiments.runner import run_sweep
+    from models.experiments.spec import load_sweep
+
     scenarios, exos = _batch()
-    return run_batch(scenarios, exos), run_batch(scenarios, exos, backend="jax")
+    run_batch(scenarios, exos).to_parquet(out / "numpy.parquet")
+    run_batch(scenarios, exos, backend="jax").to_parquet(out / "jax.parquet")
+    run_batch(scenarios[:3], exos[:3], backend="jax").to_parquet(out / "jax_first3.parquet")
+    for backend in ("numpy", "jax"):
+        spec = load_sweep(write_spec(out / f"{backend}.yaml", name="t", keep="summary", backend=backend))
+        path = run_sweep(spec, out=out / f"sweep_{backend}", progress=False, local=True)
+        (out / f"sweep_{backend}.json").write_text(json.dumps(str(path / "summary.parquet")))
+
+
+@pytest.fixture(scope="module")
+def computed(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("compiled")
+    here = Path(__file__).resolve().parent
+    code = (f"import sys; sys.path[:0] = [{str(here)!r}, {str(here.parent)!r}]; import test_compiled; "
+            f"from pathlib import Path; test_compiled.compute_in_child(Path({str(out)!r}))")
+    done = subprocess.run([sys.executable, "-c", code], cwd=here.parent, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr[-3000:]
+    return out
+
+
+@pytest.fixture(scope="module")
+def frames(computed):
+    return pd.read_parquet(computed / "numpy.parquet"), pd.read_parquet(computed / "jax.parquet")
 
 
 def test_compiled_frame_has_the_reference_layout(frames):
@@ -87,11 +120,10 @@ def test_every_variant_moves_its_own_outputs(frames):
         assert not np.allclose(price[run], price[0]), f"run {run} equals the base run"
 
 
-def test_padded_and_chunked_batches_give_the_same_runs():
+def test_padded_and_chunked_batches_give_the_same_runs(computed, frames):
     """A run's numbers do not depend on the batch it is padded into (bucket 16) or on chunking."""
-    scenarios, exos = _batch()
-    alone = run_batch(scenarios[:3], exos[:3], backend="jax")
-    together = run_batch(scenarios, exos, backend="jax")
+    _, together = frames
+    alone = pd.read_parquet(computed / "jax_first3.parquet")
     pd.testing.assert_frame_equal(alone, together[together["run"] < 3].reset_index(drop=True), check_exact=True)
 
 
@@ -115,18 +147,12 @@ def test_compilation_cache_location_follows_the_environment(monkeypatch, tmp_pat
     assert compiled.cache_dir() == str(tmp_path / "depin-flywheel" / "jax")
 
 
-def test_a_sweep_on_the_compiled_backend_agrees_with_numpy_under_its_own_run_ids(tmp_path):
+def test_a_sweep_on_the_compiled_backend_agrees_with_numpy_under_its_own_run_ids(computed):
     """``backend: jax`` in a spec: the same summary within 1e-9, runs labelled and identified apart."""
-    from sweep_helpers import comparable, write_spec
+    from sweep_helpers import comparable
 
-    from models.experiments.runner import run_sweep
-    from models.experiments.spec import load_sweep
-
-    tables = {}
-    for backend in ("numpy", "jax"):
-        spec = load_sweep(write_spec(tmp_path / f"{backend}.yaml", name="t", keep="summary", backend=backend))
-        path = run_sweep(spec, out=tmp_path / backend, progress=False, local=True)
-        tables[backend] = pd.read_parquet(path / "summary.parquet").sort_values(["point", "replicate"])
+    tables = {b: pd.read_parquet(json.loads((computed / f"sweep_{b}.json").read_text())).sort_values(
+        ["point", "replicate"]) for b in ("numpy", "jax")}
     ref, fast = (comparable(tables[b]).reset_index(drop=True) for b in ("numpy", "jax"))
     assert set(tables["jax"]["engine"]) == {"batch+jax"} and set(tables["numpy"]["engine"]) == {"batch"}
     assert not set(tables["jax"]["run_id"]) & set(tables["numpy"]["run_id"])

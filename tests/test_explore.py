@@ -19,11 +19,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from sweep_helpers import free_port
 
 from models.analysis import explore
 from models.analysis.loop import SHOCKED, TWIN
 from models.params import ParameterError, load_scenario, with_overrides
-from tests.sweep_helpers import free_port
 
 ROOT = Path(__file__).resolve().parents[1]
 STEPS = 40
