@@ -79,22 +79,16 @@ def record(s: dict, step: int) -> dict:
 
 
 def to_frame(rows: list[dict], run_ids=None) -> pd.DataFrame:
-    """Stack per-step rows (arrays over runs) into a tidy frame sorted by run, then step."""
-    runs = rows[0]["price"].shape[0]
-    data = {c: np.stack([r[c] for r in rows], axis=1).reshape(-1) for c in COLUMNS}
-    frame = pd.DataFrame(data)
-    frame["step"] = frame["step"].astype(np.int64)
-    ids = np.arange(runs) if run_ids is None else np.asarray(run_ids)
-    frame.insert(0, "run", np.repeat(ids, len(rows)))
-    return frame
+    """Stack per-step rows (arrays over runs, steps 0 .. T in order) into a tidy frame sorted by run, then step."""
+    arrays = {c: np.stack([r[c] for r in rows], axis=1) for c in COLUMNS}
+    return frame_from_arrays(arrays, len(rows) - 1, run_ids)
 
 
 def frame_from_arrays(arrays: dict, steps: int, run_ids=None) -> pd.DataFrame:
-    """The tidy frame of :func:`to_frame` from ``column -> (runs, steps + 1)`` arrays (``step`` is added)."""
+    """The tidy frame from ``column -> (runs, steps + 1)`` arrays; ``step`` is 0 .. ``steps`` unless given."""
     runs = next(iter(arrays.values())).shape[0]
-    data = {c: (np.tile(np.arange(steps + 1, dtype=float), runs) if c == "step" else arrays[c].reshape(-1))
-            for c in COLUMNS}
-    frame = pd.DataFrame(data)
+    step = arrays["step"] if "step" in arrays else np.broadcast_to(np.arange(steps + 1), (runs, steps + 1))
+    frame = pd.DataFrame({c: (step if c == "step" else arrays[c]).reshape(-1) for c in COLUMNS})
     frame["step"] = frame["step"].astype(np.int64)
     ids = np.arange(runs) if run_ids is None else np.asarray(run_ids)
     frame.insert(0, "run", np.repeat(ids, steps + 1))

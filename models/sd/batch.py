@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 
 from models.exogenous import Exogenous, stack_exogenous
-from models.output import COLUMNS, frame_from_arrays, record, to_frame
+from models.output import COLUMNS, frame_from_arrays, record
 from models.sd.compile import compile_params
 from models.sd.economy import BLOCKS, exo_at, initial_state
 
@@ -55,15 +55,10 @@ def run_batch(scenarios, exogenous: list[Exogenous], run_ids=None, steps: int | 
     Returns:
         Tidy frame with a ``run`` column and the columns of ``models.output``.
     """
-    if backend not in BACKENDS:
-        raise ValueError(f"unknown batch backend {backend!r}; allowed: {', '.join(BACKENDS)}")
     structure, P = compile_params(scenarios)
     steps = structure.steps if steps is None else min(steps, structure.steps)
     exo = stack_exogenous(exogenous)
-    if backend == "jax":
-        return frame_from_arrays(step_columns(P, structure, exo, steps, COLUMNS, backend), steps, run_ids)
-    rows = list(step_all(P, structure, exo, steps))
-    return to_frame(rows, run_ids)
+    return frame_from_arrays(step_columns(P, structure, exo, steps, COLUMNS, backend), steps, run_ids)
 
 
 def final_state_arrays(frame: pd.DataFrame, column: str) -> np.ndarray:
