@@ -146,6 +146,8 @@ class QuickMode(Frozen):
     samples: Int | None = Field(None, ge=1, le=MAX_SAMPLES, description="Points (LHS), N (sobol), r (morris).")
     replicates: Int | None = Field(None, ge=1, le=MAX_SWEEP_RUNS, description="Replicates per point.")
     steps: Int | None = Field(None, ge=1, description="Horizon, steps.")
+    backend: Literal["numpy", "jax"] | None = Field(None, description=(
+        "Batch backend in quick mode (numpy spares a quick check the compilation of the jax backend)."))
 
 
 class SweepSpec(Frozen):
@@ -183,7 +185,7 @@ class SweepSpec(Frozen):
     engine: Literal["abm", "cadcad", "batch"] = "batch"
     backend: Literal["numpy", "jax"] = Field("numpy", description=(
         "engine: batch only: numpy (the reference) or jax (models.sd.compiled: the same source compiled by "
-        "XLA, 1.8-2.4x faster on one core, equal to numpy within 1e-9 relative; extra 'fast'). Runs of the two "
+        "XLA, 1.8-2.4x faster on one core, equal to numpy within 1e-9 relative). Runs of the two "
         "backends have different ids, so a store never mixes them."))
     steps: Int | None = Field(None, ge=1, description="Horizon override (default: the scenario's).")
     keep: Literal["timeseries", "summary"] = "summary"

@@ -42,7 +42,7 @@ def quick_spec(spec: SweepSpec) -> SweepSpec:
                               "base_parameters": {label: {**spec.base_parameters.get(label, {}), **extra}
                                                   for label, extra in {**{k: {} for k in spec.base_parameters},
                                                                        **q.base_parameters}.items()}}
-    for field in ("samples", "replicates", "steps"):
+    for field in ("samples", "replicates", "steps", "backend"):
         if getattr(q, field) is not None:
             update[field] = getattr(q, field)
     return SweepSpec.model_validate({**spec.model_dump(mode="json"), **{

@@ -50,7 +50,7 @@ def run_batch(scenarios, exogenous: list[Exogenous], run_ids=None, steps: int | 
         exogenous: one exogenous draw per scenario.
         run_ids: values of the ``run`` column (default 0..n-1).
         steps: horizon override (at most the scenarios').
-        backend: ``numpy`` (reference) or ``jax`` (compiled; needs the ``fast`` extra).
+        backend: ``numpy`` (reference) or ``jax`` (compiled by XLA, ``models.sd.compiled``).
 
     Returns:
         Tidy frame with a ``run`` column and the columns of ``models.output``.

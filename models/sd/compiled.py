@@ -11,7 +11,7 @@ Only the stepping is compiled: parameters are compiled and the initial state is 
 (``models.sd.compile``, ``models.sd.economy.initial_state``), then moved to JAX. Batches are padded to a
 bucket of run counts, so a sweep's chunks reuse one compiled program per structure.
 
-JAX is an optional dependency: :func:`available` tells whether it is installed.
+JAX is a dependency of the project (the full-size sweeps use it); :func:`available` tells whether it is installed.
 """
 
 from __future__ import annotations
