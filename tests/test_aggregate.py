@@ -11,7 +11,7 @@ from models import engines
 from models.exogenous import run_seed_sequence, sample_exogenous
 from models.mechanisms import timebase
 from models.params import with_overrides
-from models.sd.batch import run_batch
+from models.sd.batch import iter_batch, run_batch
 
 
 @pytest.mark.parametrize("engine", ["batch", "cadcad"])
@@ -144,6 +144,20 @@ def test_batch_runs_match_single_runs(base_scenario, crash_scenario):
         pd.testing.assert_frame_equal(
             together[together.run == i].drop(columns="run").reset_index(drop=True), alone.drop(columns="run")
         )
+
+
+def test_chunked_batch_equals_one_batch(base_scenario, crash_scenario):
+    """iter_batch's chunks (here 2 runs each, the last one short) concatenate to the one-batch frame, exactly."""
+    scs = [with_overrides(s, {"simulation.steps": 70, "market.fee": 0.001 + 0.001 * i})
+           for i, s in enumerate([base_scenario, crash_scenario] * 3 + [base_scenario])]
+    exos = [sample_exogenous(s, run_seed_sequence(9, i)) for i, s in enumerate(scs)]
+    ids = np.arange(100, 100 + len(scs))
+    chunks = list(iter_batch(scs, exos, ids, chunk_runs=2))
+    assert [len(c) // 71 for c in chunks] == [2, 2, 2, 1]
+    pd.testing.assert_frame_equal(pd.concat(chunks, ignore_index=True),
+                                  run_batch(scs, exos, ids), check_exact=True)
+    with pytest.raises(ValueError, match="7 scenarios but 6 exogenous"):
+        next(iter_batch(scs, exos[:6]))
 
 
 SEEDS = range(8)
