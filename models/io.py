@@ -75,11 +75,11 @@ def atomic_write_files(contents: dict[str | Path, bytes]) -> list[Path]:
 
 
 def parquet_bytes(frame, metadata: dict[str, str] | None = None) -> bytes:
-    """A pandas DataFrame as Parquet file bytes (pyarrow), index dropped, optional key-value metadata."""
+    """A pandas DataFrame (index dropped) or a ``pyarrow.Table`` as Parquet file bytes, with optional metadata."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    table = pa.Table.from_pandas(frame, preserve_index=False)
+    table = frame if isinstance(frame, pa.Table) else pa.Table.from_pandas(frame, preserve_index=False)
     if metadata:
         merged = {**(table.schema.metadata or {}), **{k.encode(): v.encode() for k, v in metadata.items()}}
         table = table.replace_schema_metadata(merged)

@@ -98,3 +98,36 @@ def test_chunks_cover_every_run_once_and_balance_the_workers():
         assert sorted(t[0] for c in chunks for t in c) == sorted(t[0] for t in pending)
         if engine == "batch" and workers == 2:
             assert len(chunks) % 2 == 0 and len({len(c) for c in chunks}) == 1
+
+
+@pytest.mark.parametrize("series_columns", [None, ("providers", "price", "burned")])
+@pytest.mark.parametrize("liquidity", [[60_000.0, 80_000.0], [60_000, 80_000.5]])
+def test_batch_series_are_the_per_run_series_frames(base_scenario, tmp_path, series_columns, liquidity):
+    """A batch group's stored series (one Arrow conversion, sliced per run) read back as series_frame's frames.
+
+    The second case sweeps an int beside a float, so the group cannot share one column type: each run is then
+    built on its own, and keeps its own type, as before the group conversion.
+    """
+    from models.analysis.twin_runs import TWIN_COLUMNS
+    from models.experiments.chunks import compute_chunk, series_frame
+    from models.output import COLUMNS
+
+    sc = with_overrides(base_scenario, {"simulation.steps": 30, "shocks": SHOCKS["bear"]})
+    scenarios = [with_overrides(sc, {"market.liquidity_usd": v}) for v in liquidity]
+    tasks = [(f"run{k}", k, 0, {"market.liquidity_usd": v, "payment.mode": "bme"}) for k, v in enumerate(liquidity)]
+    keys = [(k, 0) for k in range(len(tasks))]
+    results = compute_chunk(tasks, scenarios, "batch", keys, "timeseries", series_columns)
+    store = SweepStore(tmp_path / "s")
+    store.create()
+    written = store.write_runs([(t[0], row, series) for t, (row, series, _) in zip(tasks, results, strict=True)],
+                               {"code_hash": "x"})
+    assert [e for _, e, _ in written] == [None, None]
+    for r, (task, (sc_, key)) in enumerate(zip(tasks, zip(scenarios, keys, strict=True), strict=True)):
+        (pair,) = run_pairs([sc_], [key])
+        frame = pair.frame if series_columns is None else pair.frame[["step", *series_columns]]
+        expected = series_frame(task, frame.drop(columns=[c for c in frame if c not in COLUMNS]),
+                                {c: pair.twin[c] for c in TWIN_COLUMNS}, series_columns)
+        stored = pd.read_parquet(store.runs / f"{task[0]}.parquet")
+        pd.testing.assert_frame_equal(stored, expected.reset_index(drop=True), check_exact=True)
+        if series_columns is None:  # the swept value is a column, of the run's own type
+            assert stored["market.liquidity_usd"].dtype == np.dtype(type(liquidity[r]))

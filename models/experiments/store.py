@@ -27,9 +27,12 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 from models.experiments.lock import StoreError, StoreLock
 from models.experiments.spec import canonical_json
@@ -216,7 +219,8 @@ class SweepStore:
 
     # --- run files -----------------------------------------------------------------------------------
 
-    def write_run(self, rid: str, row: dict[str, Any], frame: pd.DataFrame | None, model: dict[str, Any]) -> None:
+    def write_run(self, rid: str, row: dict[str, Any], frame: pd.DataFrame | pa.Table | None,
+                  model: dict[str, Any]) -> None:
         """Write one run: the time series first (if any), then the record that marks it done (each fsynced).
 
         Args:
@@ -228,7 +232,7 @@ class SweepStore:
         for dest, data in self._run_files(rid, row, frame, model):
             atomic_write_bytes(dest, data)
 
-    def write_runs(self, runs: list[tuple[str, dict[str, Any], pd.DataFrame | None]],
+    def write_runs(self, runs: list[tuple[str, dict[str, Any], pd.DataFrame | pa.Table | None]],
                    model: dict[str, Any]) -> list[tuple[str, str | None, bool]]:
         """Write the runs of a chunk: every file by atomic rename, with one durability barrier for all.
 
@@ -284,7 +288,7 @@ class SweepStore:
                     tmp.unlink(missing_ok=True)
         return done + failed
 
-    def _run_files(self, rid: str, row: dict[str, Any], frame: pd.DataFrame | None,
+    def _run_files(self, rid: str, row: dict[str, Any], frame: pd.DataFrame | pa.Table | None,
                    model: dict[str, Any]) -> list[tuple[Path, bytes]]:
         """The files of one run as ``(destination, bytes)``: the time series (if any), then the record."""
         files = []
