@@ -27,6 +27,8 @@ import threading
 import time
 from pathlib import Path
 
+from table import print_rows
+
 ROOT = Path(__file__).resolve().parents[1]
 TARGET_MB = 1536  # the 1.5 GB
 
@@ -145,13 +147,7 @@ def main(argv=None) -> int:
                      f"< {TARGET_MB:,} MB", f"{r['peak_sum_rss_mb']:,.0f} MB",
                      "pass" if r["peak_sum_rss_mb"] < TARGET_MB else "fail"))
     print(f"Machine: {os.cpu_count()} cores\n")
-    print("| measurement | target | value | result |")
-    print("|---|---|---|---|")
-    for row in rows:
-        print("| " + " | ".join(row) + " |")
-    if args.rows_json:
-        print(json.dumps([list(r) for r in rows]))
-    return 0 if all(r[3] != "fail" for r in rows) else 1
+    return print_rows(rows, args.rows_json)
 
 
 if __name__ == "__main__":

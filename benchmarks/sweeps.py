@@ -27,6 +27,7 @@ from pathlib import Path
 
 import pandas as pd
 import yaml
+from table import print_rows
 
 ROOT = Path(__file__).resolve().parents[1]
 DEEP_SELLER = {"shocks.0.inventory_tokens": 13e6, "token.initial_supply": 30.5e6}
@@ -150,15 +151,7 @@ def main(argv=None) -> int:
     load_after = os.getloadavg()
     print(f"Machine: {os.cpu_count()} cores; load average (1, 5, 15 min) before "
           f"{', '.join(f'{x:.2f}' for x in load_before)}, after {', '.join(f'{x:.2f}' for x in load_after)}\n")
-    print("| measurement | target | value | result |")
-    print("|---|---|---|---|")
-    for row in rows:
-        print("| " + " | ".join(row) + " |")
-    if args.rows_json:
-        import json
-
-        print(json.dumps([list(r) for r in rows]))
-    return 0 if all(r[3] != "fail" for r in rows) else 1
+    return print_rows(rows, args.rows_json)
 
 
 if __name__ == "__main__":
