@@ -2,8 +2,8 @@
 
 Usage: ``python benchmarks/bench.py [--quick] [--report]``. Each area runs in its own process (so peak memory
 and imports belong to it): the batch engine (``batch_engine.py``), cadCAD (``engines.py``), sweeps
-(``sweeps.py``) and the ABM (``abm_perf.py``). ``--report`` also times ``make report`` in full mode on a
-fresh clone of this checkout's HEAD (about half an hour today), which is otherwise listed as not run.
+(``sweeps.py``), memory (``memory.py``) and the ABM (``abm_perf.py``). ``--report`` also times ``make report``
+in full mode on a fresh clone of this checkout's HEAD, which is otherwise listed as not run.
 ``--quick`` runs smaller sizes to check the script itself; its numbers are not the targets'.
 """
 
@@ -73,6 +73,7 @@ def main() -> int:
         ("batch engine", area("batch_engine", *quick)),
         ("cadCAD", area("engines", *quick)),
         ("sweeps", area("sweeps", *quick)),
+        ("memory", area("memory", *quick)),
         ("Mesa ABM", area("abm_perf", *quick)),
         ("main job", report_rows(args.report)),
     ]
