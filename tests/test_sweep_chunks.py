@@ -98,6 +98,13 @@ def test_chunks_cover_every_run_once_and_balance_the_workers():
         assert sorted(t[0] for c in chunks for t in c) == sorted(t[0] for t in pending)
         if engine == "batch" and workers == 2:
             assert len(chunks) % 2 == 0 and len({len(c) for c in chunks}) == 1
+    # jax: every chunk but the last fills the compiled size of 64 engine runs (32 runs and their twins)
+    for twins, full in ((True, 32), (False, 64)):
+        chunks = plan_chunks(pending, "batch", 2, twins=twins, backend="jax")
+        assert sorted(t[0] for c in chunks for t in c) == sorted(t[0] for t in pending)
+        assert [len(c) for c in chunks] == [full] * (200 // full) + ([200 % full] if 200 % full else [])
+    # a small sweep is still split over the workers
+    assert [len(c) for c in plan_chunks(pending[:10], "batch", 2, backend="jax")] == [5, 5]
 
 
 @pytest.mark.parametrize("series_columns", [None, ("providers", "price", "burned")])

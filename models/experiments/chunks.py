@@ -23,6 +23,7 @@ MAX_CHUNK = 250
 # Engine runs (runs and their twins) per batch call, whatever the worker count: the engine's fixed cost per step
 # is shared by this many (measured at 260 steps, 2 cores under load: 99 ms a run at 16 per call, 63 at 32, 42 at
 # 64, 40 at 128, 42 at 250), and a sweep still splits into enough chunks to show progress and balance workers.
+# It is also a compiled size of the jax backend (models.sd.compiled.BUCKETS).
 BATCH_TARGET = 64
 # cadCAD / ABM runs per task. One, as before issue 14: tasks of 4 gained nothing measurable (200 cadCAD runs, 2
 # workers: 1.70x, against 1.72x with one per task), and they keep a worker busy for seconds when Ctrl-C stops a sweep
@@ -227,13 +228,16 @@ def execute_chunk(tasks: list[tuple], base: dict, meta: dict, store_root: str) -
     return SweepStore(store_root).write_runs(ready, meta["model"]) + failed
 
 
-def plan_chunks(pending: list[tuple], engine: str, n_workers: int, twins: bool = True) -> list[list[tuple]]:
+def plan_chunks(pending: list[tuple], engine: str, n_workers: int, twins: bool = True,
+                backend: str = "numpy") -> list[list[tuple]]:
     """Split pending runs into tasks: few, large, balanced over ``n_workers``, independent of results.
 
     Batch runs are grouped by structural key and cut into chunks of about :data:`BATCH_TARGET` engine runs
     (``twins``: each run steps with its twin), the number of chunks rounded up to a multiple of the workers so
-    that each does the same share; cadCAD and ABM runs go :data:`NONBATCH_CHUNK` to a task (fewer when
-    there are too few to keep every worker busy). Which chunk a run lands in never changes its numbers.
+    that each does the same share. On the jax backend a chunk holds exactly :data:`BATCH_TARGET` engine runs
+    (the last one of a group fewer), since it is padded to a compiled size anyway (``models.sd.compiled.bucket``:
+    50 runs would cost what 64 do). cadCAD and ABM runs go :data:`NONBATCH_CHUNK` to a task (fewer when there
+    are too few to keep every worker busy). Which chunk a run lands in never changes its numbers.
     """
     n_workers = max(1, n_workers)
     if engine != "batch":
@@ -249,9 +253,12 @@ def plan_chunks(pending: list[tuple], engine: str, n_workers: int, twins: bool =
     per_run = 2 if twins else 1
     out = []
     for g in groups.values():
-        n_chunks = max(1, math.ceil(len(g) * per_run / BATCH_TARGET))
-        if len(groups) == 1:
-            n_chunks = math.ceil(n_chunks / n_workers) * n_workers
-        size = max(1, min(MAX_CHUNK, math.ceil(len(g) / n_chunks)))
+        if backend == "jax":
+            size = max(1, min(BATCH_TARGET // per_run, math.ceil(len(g) / n_workers)))
+        else:
+            n_chunks = max(1, math.ceil(len(g) * per_run / BATCH_TARGET))
+            if len(groups) == 1:
+                n_chunks = math.ceil(n_chunks / n_workers) * n_workers
+            size = max(1, min(MAX_CHUNK, math.ceil(len(g) / n_chunks)))
         out += [g[i:i + size] for i in range(0, len(g), size)]
     return out

@@ -269,7 +269,8 @@ def _execute(client, pending, base, spec: SweepSpec, store: SweepStore, meta: di
     failures: dict[str, str] = {}
     written: set[str] = set()
     n_workers = 1 if client is None else max(1, len(client.scheduler_info(n_workers=-1)["workers"]))
-    chunks = plan_chunks(pending, spec.engine, n_workers, twins=any(sc.shocks for sc in base.values()))
+    chunks = plan_chunks(pending, spec.engine, n_workers, twins=any(sc.shocks for sc in base.values()),
+                         backend=spec.backend)
     base_data = {label or "": sc.model_dump(mode="json") for label, sc in base.items()}
     bar = tqdm(total=len(pending), desc=spec.name, unit="run", disable=None if progress else True)
     if client is None:
